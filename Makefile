@@ -1,0 +1,39 @@
+# horn: `make demo` trains a real model on the embedded stack; `make test` runs everything.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.horn-installed
+
+.PHONY: demo test install lint unit integration catalog clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check client server worker schemas tests examples
+	$(PY) -m mypy client server worker schemas
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+test: $(STAMP)
+	scripts/ensure-services.sh
+	$(MAKE) lint
+	$(PY) -m pytest -q
+
+catalog: $(STAMP)
+	$(PY) -m worker.catalog_gen
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

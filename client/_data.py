@@ -1,0 +1,176 @@
+"""Arrays on their way to the server: checked, encoded as `.npy`, content-addressed,
+uploaded only when the server lacks them."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from client import errors
+from client._http import Connection
+from schemas.npy import NpyFormatError, check_dtype
+
+CHUNK = 4 * 1024 * 1024
+
+
+@dataclass
+class EncodedArray:
+    """An array with its `.npy` header and content hash, ready to upload."""
+
+    array: np.ndarray
+    header: bytes
+    blob_id: str
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the `.npy` bytes."""
+        return len(self.header) + self.array.nbytes
+
+    def chunks(self) -> Iterator[bytes]:
+        """The `.npy` bytes in chunks, without copying the whole array."""
+        yield self.header
+        flat = memoryview(self.array).cast("B")  # type: ignore[arg-type]
+        for start in range(0, len(flat), CHUNK):
+            yield bytes(flat[start:start + CHUNK])
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+    """`value` as a NumPy array fit to send, or a Keras-style `ValueError`."""
+    if value is None:
+        raise ValueError(f"Expected an array for `{name}`. Received: {name}=None")
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"Expected `{name}` to be a NumPy array or something convertible to one. "
+            f"Converting it failed: {exc}. Make every sample the same shape, or pad them "
+            "(e.g. `keras.utils.pad_sequences`).") from exc
+    try:
+        check_dtype(array.dtype, what=f"`{name}`")
+    except NpyFormatError as exc:
+        raise ValueError(str(exc)) from None
+    if array.ndim == 0:
+        raise ValueError(f"Expected `{name}` to have a batch dimension. Received a scalar: "
+                         f"{name}={array!r}")
+    if array.size == 0:
+        raise ValueError(f"Expected input data to be non-empty. Received: `{name}` with "
+                         f"shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def encode(array: np.ndarray) -> EncodedArray:
+    """Compute the `.npy` header and the SHA-256 of the full `.npy` bytes."""
+    header_dict = npy_format.header_data_from_array_1_0(array)
+
+    buffer = io.BytesIO()
+    npy_format.write_array_header_1_0(buffer, header_dict) \
+        if _fits_v1(header_dict) else npy_format.write_array_header_2_0(buffer, header_dict)
+    header = buffer.getvalue()
+    digest = hashlib.sha256(header)
+    flat = memoryview(array).cast("B")  # type: ignore[arg-type]
+    for start in range(0, len(flat), CHUNK):
+        digest.update(flat[start:start + CHUNK])
+    return EncodedArray(array=array, header=header, blob_id=digest.hexdigest())
+
+
+def _fits_v1(header: dict[str, Any]) -> bool:
+    return len(repr(header)) < 65_000
+
+
+def check_cardinality(arrays: Mapping[str, Any]) -> int:
+    """All arrays must have the same number of samples; returns it.
+
+    Raises:
+        ValueError: in Keras's words, listing the sizes.
+    """
+    sizes = {name: [int(a.shape[0]) for a in _leaves(value)]
+             for name, value in arrays.items() if value is not None}
+    distinct = {s for values in sizes.values() for s in values}
+    if len(distinct) > 1:
+        lines = "\n".join(f"'{name}' sizes: {', '.join(map(str, values))}"
+                          for name, values in sizes.items())
+        raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the "
+                         f"same number of samples.{lines}\n")
+    return distinct.pop() if distinct else 0
+
+
+def _leaves(value: Any) -> list[np.ndarray]:
+    if isinstance(value, Mapping):
+        return [a for v in value.values() for a in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _leaves(v)]
+    return [value]
+
+
+def prepare(value: Any, name: str) -> Any:
+    """Check and encode an array, or a list/dict of arrays (several inputs)."""
+    if isinstance(value, Mapping):
+        return {str(k): encode(as_array(v, f"{name}['{k}']")) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, np.ndarray) for v in value):
+        return [encode(as_array(v, f"{name}[{i}]")) for i, v in enumerate(value)]
+    return encode(as_array(value, name))
+
+
+def refs(prepared: Any) -> Any:
+    """Blob ids in the same structure as `prepared`."""
+    if isinstance(prepared, EncodedArray):
+        return prepared.blob_id
+    if isinstance(prepared, Mapping):
+        return {k: refs(v) for k, v in prepared.items()}
+    return [refs(v) for v in prepared]
+
+
+def arrays_of(prepared: Any) -> Any:
+    """The NumPy arrays in the same structure as `prepared`."""
+    if isinstance(prepared, EncodedArray):
+        return prepared.array
+    if isinstance(prepared, Mapping):
+        return {k: arrays_of(v) for k, v in prepared.items()}
+    return [arrays_of(v) for v in prepared]
+
+
+def upload(conn: Connection, items: Sequence[EncodedArray]) -> int:
+    """Upload the arrays the server lacks; returns the number of bytes sent."""
+    by_id = {item.blob_id: item for item in items}
+    if not by_id:
+        return 0
+    missing = conn.post("/v1/blobs/missing", {"ids": list(by_id)})["missing"]
+    sent = 0
+    for blob_id in missing:
+        item = by_id[blob_id]
+        for attempt in range(1, 4):
+            try:
+                conn.request("PUT", f"/v1/blobs/{blob_id}", content=item.chunks(),
+                             headers={"Content-Type": "application/octet-stream",
+                                      "Content-Length": str(item.nbytes)}, retry=False)
+                break
+            except (errors.TransportError, errors.ServiceUnavailable):
+                if attempt == 3:
+                    raise
+        sent += item.nbytes
+        conn.stats.bytes_uploaded += item.nbytes
+        conn.stats.blobs_uploaded += 1
+    return sent
+
+
+def flatten(prepared: Any) -> list[EncodedArray]:
+    """Every encoded array in a nested structure."""
+    if isinstance(prepared, EncodedArray):
+        return [prepared]
+    if isinstance(prepared, Mapping):
+        return [a for v in prepared.values() for a in flatten(v)]
+    return [a for v in prepared for a in flatten(v)]
+
+
+def download_array(conn: Connection, blob_id: str) -> np.ndarray:
+    """Fetch a blob (e.g. predictions) and read it without unpickling."""
+    from schemas.npy import from_npy_bytes
+
+    return from_npy_bytes(conn.get_bytes(f"/v1/blobs/{blob_id}"))

@@ -1,0 +1,244 @@
+"""The transport: one `Connection` owns the HTTP pool, retries and error mapping."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from client import errors
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@dataclass
+class Stats:
+    """What this connection has sent: useful to check that data is not re-uploaded."""
+
+    requests: int = 0
+    bytes_uploaded: int = 0
+    blobs_uploaded: int = 0
+
+
+@dataclass
+class SSEEvent:
+    """One server-sent event."""
+
+    id: int | None
+    type: str
+    data: dict[str, Any]
+
+
+class Connection:
+    """A connection to a horn server.
+
+    Args:
+        url: the server's address; defaults to `HORN_URL` or `http://127.0.0.1:8000`.
+        api_key: sent as `Authorization: Bearer ...`; defaults to `HORN_API_KEY`.
+        timeout: seconds to wait for a connection and for a normal response.
+        max_retries: attempts for transient failures (connection errors; 408, 429,
+            502, 503, 504 on idempotent requests or requests with an Idempotency-Key).
+
+    Example:
+        >>> import client as keras
+        >>> conn = keras.connect("http://127.0.0.1:8000")  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, *,
+                 timeout: float = 30.0, max_retries: int = 5) -> None:
+        self.url = (url or os.environ.get("HORN_URL") or DEFAULT_URL).rstrip("/")
+        api_key = api_key if api_key is not None else os.environ.get("HORN_API_KEY")
+        headers = {"User-Agent": "horn-sdk/0.1"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self.max_retries = max_retries
+        self.stats = Stats()
+        self._client = httpx.Client(
+            base_url=self.url, headers=headers,
+            timeout=httpx.Timeout(timeout, read=max(timeout, 300.0)),
+        )
+        self._closed = False
+
+    # --- lifecycle -------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._closed = True
+        self._client.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<horn Connection {self.url}>"
+
+    # --- requests --------------------------------------------------------------
+    def request(self, method: str, path: str, *, json_body: Any = None,
+                content: bytes | Iterable[bytes] | None = None,
+                params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None,
+                retry: bool | None = None) -> httpx.Response:
+        """Send a request, retrying transient failures; raise the mapped error."""
+        if self._closed:
+            raise errors.HornError("This connection is closed; create a new one with "
+                                   "`client.connect(...)`.")
+        may_retry = retry if retry is not None else (
+            method in _IDEMPOTENT_METHODS or bool(headers and "Idempotency-Key" in headers))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.stats.requests += 1
+                response = self._client.request(method, path, json=json_body,
+                                                content=content, params=params,
+                                                headers=headers)
+            except httpx.TimeoutException as exc:
+                if attempt < self.max_retries and may_retry:
+                    self._sleep(attempt)
+                    continue
+                raise errors.Timeout(f"The horn server at {self.url} did not answer "
+                                     f"{method} {path} in time: {exc}") from exc
+            except httpx.TransportError as exc:
+                if attempt < self.max_retries and (may_retry or _never_sent(exc)):
+                    self._sleep(attempt)
+                    continue
+                raise errors.ConnectError(
+                    f"Could not reach the horn server at {self.url} ({exc}). Is it running? "
+                    "Start one with `horn up`, or set HORN_URL to its address.") from exc
+            if response.status_code in RETRY_STATUSES and may_retry \
+                    and attempt < self.max_retries:
+                self._sleep(attempt, response.headers.get("Retry-After"))
+                continue
+            if response.status_code >= 400:
+                raise errors.api_error_for(response.status_code, _json_or_none(response))
+            return response
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET and decode JSON."""
+        return self.request("GET", path, **kwargs).json()
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> Any:
+        """POST JSON and decode JSON."""
+        return self.request("POST", path, json_body=body, **kwargs).json()
+
+    def get_bytes(self, path: str) -> bytes:
+        """GET raw bytes."""
+        return self.request("GET", path).content
+
+    def events(self, job_id: str, last_event_id: int | None = None) -> Iterator[SSEEvent]:
+        """Follow a job's server-sent events; reconnects and resumes after drops."""
+        last = last_event_id
+        failures = 0
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last is not None:
+                headers["Last-Event-ID"] = str(last)
+            try:
+                with self._client.stream("GET", f"/v1/jobs/{job_id}/events",
+                                         headers=headers) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        if response.status_code in RETRY_STATUSES and \
+                                failures < self.max_retries:
+                            failures += 1
+                            self._sleep(failures)
+                            continue
+                        raise errors.api_error_for(response.status_code,
+                                                   _json_or_none(response))
+                    for event in _parse_sse(response.iter_lines()):
+                        failures = 0
+                        if event.id is not None:
+                            last = event.id
+                        yield event
+                        if event.type == "job_end":
+                            return
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures > self.max_retries:
+                    raise errors.ConnectError(
+                        f"Lost the event stream of job {job_id} from {self.url}: {exc}. "
+                        "The job goes on running on the server.") from exc
+                self._sleep(failures)
+
+    @staticmethod
+    def _sleep(attempt: int, retry_after: str | None = None) -> None:
+        delay = min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = max(delay, min(30.0, float(retry_after)))
+        time.sleep(delay)
+
+
+def _never_sent(exc: httpx.TransportError) -> bool:
+    return isinstance(exc, httpx.ConnectError)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _parse_sse(lines: Iterable[str]) -> Iterator[SSEEvent]:
+    event_id: int | None = None
+    event_type = "message"
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                yield SSEEvent(event_id, event_type, json.loads("\n".join(data)))
+            event_id, event_type, data = None, "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "id":
+                event_id = int(value) if value.isdigit() else None
+            elif field == "event":
+                event_type = value
+            elif field == "data":
+                data.append(value)
+
+
+_default: Connection | None = None
+_lock = threading.Lock()
+
+
+def connect(url: str | None = None, api_key: str | None = None, **kwargs: Any) -> Connection:
+    """Connect to a horn server and make it the default for all models.
+
+    Args:
+        url: the server; defaults to `HORN_URL`, then `http://127.0.0.1:8000`.
+        api_key: defaults to `HORN_API_KEY`.
+        **kwargs: passed to `Connection` (`timeout`, `max_retries`).
+
+    Returns:
+        The new default `Connection`.
+    """
+    global _default
+    with _lock:
+        if _default is not None:
+            _default.close()
+        _default = Connection(url, api_key, **kwargs)
+        return _default
+
+
+def get_connection() -> Connection:
+    """The default connection, created from the environment on first use."""
+    global _default
+    with _lock:
+        if _default is None or _default._closed:
+            _default = Connection()
+        return _default

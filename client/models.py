@@ -1,0 +1,408 @@
+"""Models: `Input`, `Sequential`, and (for loading saved work) `models.load_model`."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from client import _objects, _training, errors
+from client._history import History
+from client._http import Connection, get_connection
+from client._tensors import KerasTensor
+
+_DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy",
+                 "config": {"name": "float32"}, "registered_name": None}
+
+
+def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,  # noqa: N802
+          dtype: str | None = None, sparse: bool | None = None,
+          batch_shape: Sequence[int | None] | None = None, name: str | None = None,
+          tensor: Any = None, optional: bool = False) -> KerasTensor:
+    """A symbolic input, as `keras.Input`.
+
+    Args:
+        shape: the shape of one sample, without the batch dimension, e.g. `(784,)`.
+        batch_size: optional fixed batch size.
+        dtype: the input's dtype (default `"float32"`).
+        sparse: whether the input is sparse.
+        batch_shape: the full shape including the batch dimension (instead of `shape`).
+        name: the input's name (unique; generated when omitted).
+        tensor: not supported on horn (there are no concrete tensors on the client).
+        optional: whether the input may be `None`.
+
+    Returns:
+        A `KerasTensor`.
+
+    Example:
+        >>> import client as keras
+        >>> keras.Input((784,)).shape
+        (None, 784)
+    """
+    if tensor is not None:
+        raise ValueError("Argument `tensor` is not supported on horn: the client holds no "
+                         "tensors. Pass `shape` (and `dtype`) instead.")
+    if shape is not None and batch_shape is not None:
+        raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+    if shape is None and batch_shape is None:
+        raise ValueError("You must pass a `shape` argument.")
+    if batch_shape is not None:
+        full = tuple(batch_shape)
+    else:
+        if isinstance(shape, int):
+            shape = (shape,)
+        assert shape is not None
+        full = (batch_size, *shape)
+    for dim in full[1:]:
+        if dim is not None and (not isinstance(dim, (int, np.integer)) or dim < 0):
+            raise ValueError(f"Invalid shape for Input: every dimension must be a "
+                             f"non-negative integer or None. Received: shape={full[1:]}")
+    full = tuple(None if d is None else int(d) for d in full)
+    name = name or _objects.auto_name("input_layer")
+    config = {"batch_shape": list(full), "dtype": dtype or "float32",
+              "sparse": bool(sparse), "ragged": False, "name": name,
+              "optional": bool(optional)}
+    layer = _InputLayerSpec(config)
+    return KerasTensor(full, str(config["dtype"]), name, layer)
+
+
+class _InputLayerSpec:
+    """The `InputLayer` a `keras.Input` creates, in Keras's serialized form."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.name = config["name"]
+
+    def _serialize(self) -> dict[str, Any]:
+        return {"module": "keras.layers", "class_name": "InputLayer",
+                "config": dict(self.config), "registered_name": None}
+
+
+class Model:
+    """What all horn models share: compile, fit, evaluate, predict, weights, JSON.
+
+    The model lives on the server once it is first used; `fit` updates its weights
+    there, and the next call continues from them, as in Keras.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if type(self) is Model:
+            raise NotImplementedError(
+                "The functional API (`keras.Model(inputs, outputs)`) is not available in "
+                "this version of horn yet; build the model with `keras.Sequential`.")
+        self.name: str = kwargs.get("name") or "model"
+        self.trainable: bool = kwargs.get("trainable", True)
+        self.compiled = False
+        self._compile_config: dict[str, Any] | None = None
+        self._compile_id: str | None = None
+        self.optimizer: Any = None
+        self.loss: Any = None
+        self.history: History | None = None
+        self._remote_id: str | None = None
+        self._remote_spec: dict[str, Any] | None = None
+        self._connection: Connection | None = None
+
+    # --- subclass hooks ----------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The model's config, in Keras's format."""
+        raise NotImplementedError
+
+    def _spec(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- serialization -----------------------------------------------------------
+    def to_json(self, **kwargs: Any) -> str:
+        """The model as Keras JSON; `keras.models.model_from_json` in Keras reads it."""
+        spec = self._spec()
+        if self._compile_config is not None:
+            spec["compile_config"] = copy.deepcopy(self._compile_config)
+        return json.dumps(spec, **kwargs)
+
+    # --- compile -----------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
+                metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
+                steps_per_execution: int = 1, jit_compile: Any = "auto",
+                auto_scale_loss: bool = True) -> None:
+        """Configure the model for training, as `keras.Model.compile`.
+
+        Args:
+            optimizer: name (`"adam"`) or optimizer instance (`keras.optimizers.SGD(...)`).
+            loss: name, loss instance, or a list/dict of them (one per output).
+            loss_weights: scalar coefficients per output.
+            metrics: names or metric instances (list, or dict per output).
+            weighted_metrics: metrics weighted by `sample_weight`/`class_weight`.
+            run_eagerly: run the training step eagerly on the worker (slow; debugging).
+            steps_per_execution: batches per compiled call on the worker.
+            jit_compile: XLA compilation on the worker (`"auto"`, True, False).
+            auto_scale_loss: loss scaling under mixed precision.
+        """
+        from client import losses as losses_ns
+        from client import metrics as metrics_ns
+        from client import optimizers as optimizers_ns
+
+        self.optimizer = optimizers_ns.get(optimizer)
+        self.loss = loss
+        config = {
+            "optimizer": _objects.serialize(self.optimizer),
+            "loss": _serialize_nested(loss, losses_ns),
+            "loss_weights": loss_weights,
+            "metrics": _serialize_nested(metrics, metrics_ns),
+            "weighted_metrics": _serialize_nested(weighted_metrics, metrics_ns),
+            "run_eagerly": bool(run_eagerly),
+            "steps_per_execution": int(steps_per_execution),
+            "jit_compile": jit_compile,
+            "auto_scale_loss": bool(auto_scale_loss),
+        }
+        json.dumps(config)  # fail here, not on the server, if something is not JSON
+        self._compile_config = config
+        self._compile_id = uuid.uuid4().hex
+        self.compiled = True
+
+    # --- remote state ------------------------------------------------------------
+    def _conn(self) -> Connection:
+        return self._connection or get_connection()
+
+    def _ensure_remote(self) -> str:
+        spec = self._spec()
+        if self._remote_id is None or spec != self._remote_spec:
+            body = self._conn().post("/v1/models", {"name": self.name, "spec": spec})
+            self._remote_id, self._remote_spec = body["id"], spec
+        return self._remote_id
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The model's weights as NumPy arrays, in Keras's order."""
+        if self._remote_id is None:
+            raise ValueError(
+                f"Model {self.name!r} has no weights yet: its weights are created on the "
+                "horn worker by the first `fit`, `evaluate` or `predict`.")
+        import io
+
+        data = self._conn().get_bytes(f"/v1/models/{self._remote_id}/weights")
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            keys = sorted(k for k in archive.files if k.startswith("weights/"))
+            return [archive[k] for k in keys]
+
+    # --- training ----------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+            epochs: int = 1, verbose: Any = "auto", callbacks: Iterable[Any] | None = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
+        """Train the model on the horn worker, as `keras.Model.fit`.
+
+        Prints Keras's progress bar from the worker's events and calls your callbacks'
+        `on_epoch_end(epoch, logs)` (and friends) in this process.
+
+        Returns:
+            A `History` whose `.history`, `.epoch` and `.params` are Keras's.
+
+        Raises:
+            ValueError: bad arguments or data (before anything is sent), or a job that
+                failed on the worker with a `ValueError` (shapes, for instance).
+            RuntimeError: if the model was not compiled.
+        """
+        self._require_compiled("fit")
+        args = {"batch_size": batch_size, "epochs": epochs, "validation_split": validation_split,
+                "shuffle": shuffle, "initial_epoch": initial_epoch,
+                "steps_per_epoch": steps_per_epoch, "validation_steps": validation_steps,
+                "validation_batch_size": validation_batch_size,
+                "validation_freq": validation_freq,
+                "class_weight": {str(int(k)): float(v) for k, v in class_weight.items()}
+                if class_weight else None}
+        return _training.fit(self, x, y, sample_weight, validation_data, args,
+                             verbose, list(callbacks or []))
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: Iterable[Any] | None = None, return_dict: bool = False,
+                 **kwargs: Any) -> Any:
+        """Compute the loss and metrics on the horn worker, as `keras.Model.evaluate`.
+
+        Returns:
+            The loss (a float) when there are no metrics, else the list
+            `[loss, metric, ...]`; a dict when `return_dict=True`.
+        """
+        if kwargs:
+            raise ValueError(f"Arguments not recognized: {kwargs}")
+        self._require_compiled("evaluate")
+        return _training.evaluate(self, x, y, sample_weight,
+                                  {"batch_size": batch_size, "steps": steps},
+                                  verbose, list(callbacks or []), return_dict)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
+                steps: int | None = None, callbacks: Iterable[Any] | None = None) -> Any:
+        """Run the model on `x` on the horn worker, as `keras.Model.predict`.
+
+        Returns:
+            NumPy array(s) of predictions.
+        """
+        return _training.predict(self, x, {"batch_size": batch_size, "steps": steps},
+                                 verbose, list(callbacks or []))
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call `compile()` before using `{what}()`: the model "
+                f"{self.name!r} has no optimizer or loss yet.")
+
+
+class Sequential(Model):
+    """A linear stack of layers, as `keras.Sequential`.
+
+    Args:
+        layers: optional list of layers (and/or a leading `keras.Input`).
+        trainable: whether the model's weights are trained.
+        name: the model's name.
+
+    Example:
+        >>> import client as keras
+        >>> from client import layers
+        >>> model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
+        >>> [layer.name.startswith("dense") for layer in model.layers]
+        [True]
+    """
+
+    def __init__(self, layers: Iterable[Any] | None = None, trainable: bool = True,
+                 name: str | None = None) -> None:
+        super().__init__(name=name or _objects.auto_name("sequential"), trainable=trainable)
+        self._layers: list[Any] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def layers(self) -> list[Any]:
+        """The model's layers (its `InputLayer` excluded, as in Keras)."""
+        return [layer for layer in self._layers if not isinstance(layer, _InputLayerSpec)
+                and getattr(layer, "class_name", type(layer).__name__) != "InputLayer"]
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Add a layer (or a `keras.Input`) on top of the stack."""
+        if isinstance(layer, KerasTensor):
+            layer = layer._keras_history[0]
+        if isinstance(layer, Model):
+            raise NotImplementedError("Nested models are not available in this version of "
+                                      "horn yet; add the inner model's layers instead.")
+        if not isinstance(layer, _InputLayerSpec) and not (
+                isinstance(layer, _objects.KerasObject) and layer._category == "layers"):
+            raise ValueError("Only instances of `keras.Layer` can be added to a Sequential "
+                             f"model. Received: {layer!r} (of type {type(layer)})")
+        is_input = _is_input_layer(layer)
+        if is_input and self._layers and _is_input_layer(self._layers[0]):
+            raise ValueError(f"Sequential model '{self.name}' has already been configured "
+                             f"to use input shape {self._input_shape()}. You cannot add a "
+                             "different Input layer to it.")
+        if is_input and self._layers:
+            raise ValueError("An `Input` (InputLayer) can only be the first layer of a "
+                             "Sequential model.")
+        names = {getattr(existing, "name", None) for existing in self._layers}
+        if layer.name in names:
+            raise ValueError(f"All layers added to a Sequential model should have unique "
+                             f"names. Name '{layer.name}' is already the name of a layer in "
+                             "this model. Update the `name` argument to pass a unique name.")
+        self._layers.append(layer)
+
+    def pop(self, rebuild: bool = True) -> Any:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        return self._layers.pop()
+
+    def _input_shape(self) -> list[int | None] | None:
+        if self._layers and _is_input_layer(self._layers[0]):
+            config = self._layers[0]._serialize()["config"]
+            shape = config.get("batch_shape")
+            if shape is None and config.get("shape") is not None:
+                shape = [config.get("batch_size"), *config["shape"]]
+            return list(shape) if shape is not None else None
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        """The model's config in Keras's format (`name`, `trainable`, `dtype`, `layers`)."""
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": copy.deepcopy(_DTYPE_POLICY),
+                                  "layers": [_layer_spec(layer) for layer in self._layers]}
+        shape = self._input_shape()
+        if shape is not None:
+            config["build_input_shape"] = shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """Rebuild a Sequential model from `get_config()` output."""
+        from client import layers as layers_ns
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config.get("layers", []):
+            if entry.get("class_name") == "InputLayer":
+                model.add(_InputLayerSpec(dict(entry["config"])))
+            else:
+                model.add(layers_ns.deserialize(entry))
+        return model
+
+    def _spec(self) -> dict[str, Any]:
+        if not self._layers:
+            raise ValueError(f"Sequential model {self.name!r} has no layers. Add layers "
+                             "with `model.add(...)` before using it.")
+        spec: dict[str, Any] = {"module": "keras", "class_name": "Sequential",
+                                "config": self.get_config(), "registered_name": None}
+        shape = self._input_shape()
+        if shape is not None:
+            spec["build_config"] = {"input_shape": shape}
+        return spec
+
+    def __repr__(self) -> str:
+        return f"<Sequential name={self.name}, built={self._input_shape() is not None}>"
+
+
+def _is_input_layer(layer: Any) -> bool:
+    return isinstance(layer, _InputLayerSpec) or layer._serialize()["class_name"] == "InputLayer"
+
+
+def _layer_spec(layer: Any) -> dict[str, Any]:
+    spec = layer._serialize()
+    if spec["class_name"] == "InputLayer" and not isinstance(layer, _InputLayerSpec):
+        config = dict(spec["config"])
+        if config.get("batch_shape") is None and config.get("shape") is not None:
+            config["batch_shape"] = [config.get("batch_size"), *config["shape"]]
+        spec["config"] = {"batch_shape": config.get("batch_shape"),
+                          "dtype": config.get("dtype") or "float32",
+                          "sparse": bool(config.get("sparse")), "ragged": False,
+                          "name": config.get("name") or layer.name,
+                          "optional": bool(config.get("optional"))}
+    return spec
+
+
+def _serialize_nested(value: Any, namespace: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_nested(v, namespace) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_nested(v, namespace) for v in value]
+    if callable(getattr(value, "_serialize", None)) or isinstance(value, _objects.KerasObject):
+        return _objects.serialize(value)
+    if callable(value):
+        raise ValueError(
+            f"Could not interpret {value!r}: custom Python functions cannot run on horn. "
+            "Pass the name of a built-in (e.g. 'mse', 'accuracy') or a built-in object "
+            "from `keras.losses`/`keras.metrics`.")
+    return _objects.serialize(value)
+
+
+def model_from_json(json_string: str) -> Sequential:
+    """A client model from Keras JSON (`model.to_json()` output)."""
+    spec = json.loads(json_string)
+    if spec.get("class_name") != "Sequential":
+        raise NotImplementedError(
+            f"Only Sequential models can be read in this version of horn. Received: "
+            f"class_name={spec.get('class_name')!r}")
+    return Sequential.from_config(spec["config"])
+
+
+__all__ = ["Input", "Model", "Sequential", "model_from_json", "errors"]

@@ -1,0 +1,278 @@
+"""Wire models shared by the SDK, the server and the worker.
+
+Everything that crosses a process boundary is one of these pydantic models, so the
+three packages cannot drift apart. Arrays never appear here: they travel as `.npy`
+blobs and are referenced by their content hash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+BLOB_ID_PATTERN = r"^[0-9a-f]{64}$"
+"""A blob id is the lowercase hex SHA-256 of the blob's bytes."""
+
+MAX_NAME_LENGTH = 200
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job will never change status again."""
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobKind(StrEnum):
+    """What a job runs."""
+
+    FIT = "fit"
+    EVALUATE = "evaluate"
+    PREDICT = "predict"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -----------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response: a stable code, a readable message, details."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    """`{"error": {...}}`: the one error shape on the wire."""
+
+    error: ErrorBody
+
+
+class JobError(BaseModel):
+    """What went wrong in a failed job, as the worker saw it.
+
+    `type` is the exception's class name; `bases` its built-in ancestors (most
+    specific first), so the SDK can raise an exception of the same kind.
+    """
+
+    type: str
+    bases: list[str] = Field(default_factory=list)
+    message: str
+    layer: str | None = None
+
+
+# --- models -----------------------------------------------------------------
+
+
+class ModelCreate(_Strict):
+    """Register a model architecture (Keras's `to_json()` format)."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    spec: dict[str, Any]
+
+
+class ModelPublic(BaseModel):
+    """A registered model and the newest version of its weights."""
+
+    id: str
+    name: str
+    owner: str
+    spec: dict[str, Any]
+    weights_version: int | None
+    created_at: datetime
+
+
+# --- blobs ------------------------------------------------------------------
+
+
+class BlobsMissingRequest(_Strict):
+    """Which of these blob ids does the server not have yet?"""
+
+    ids: list[str] = Field(max_length=10_000)
+
+    @field_validator("ids")
+    @classmethod
+    def _check_ids(cls, ids: list[str]) -> list[str]:
+        import re
+
+        for blob_id in ids:
+            if not re.fullmatch(BLOB_ID_PATTERN, blob_id):
+                raise ValueError(
+                    f"expected blob ids as 64 lowercase hex characters (SHA-256). "
+                    f"Received: {blob_id[:80]!r}"
+                )
+        return ids
+
+
+class BlobsMissing(BaseModel):
+    """The subset of the asked ids that must be uploaded."""
+
+    missing: list[str]
+
+
+class BlobPublic(BaseModel):
+    """A stored array: its id (SHA-256 of the `.npy` bytes), size, dtype and shape."""
+
+    id: str
+    size: int
+    dtype: str
+    shape: list[int]
+
+
+# --- jobs -------------------------------------------------------------------
+
+DataRef = str | list[str] | dict[str, str]
+"""An array argument: one blob id, or a list/dict of them for several inputs."""
+
+
+class FitArgs(_Strict):
+    """`Model.fit` arguments that travel to the worker, with Keras's defaults."""
+
+    batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
+    epochs: int = Field(default=1, ge=0, le=100_000)
+    validation_split: float = Field(default=0.0, ge=0.0, lt=1.0)
+    shuffle: bool = True
+    initial_epoch: int = Field(default=0, ge=0)
+    steps_per_epoch: int | None = Field(default=None, ge=1)
+    validation_steps: int | None = Field(default=None, ge=1)
+    validation_batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
+    validation_freq: int = Field(default=1, ge=1)
+    class_weight: dict[str, float] | None = None
+    callbacks: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
+
+
+class EvaluateArgs(_Strict):
+    """`Model.evaluate` arguments that travel to the worker."""
+
+    batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
+    steps: int | None = Field(default=None, ge=1)
+
+
+class PredictArgs(_Strict):
+    """`Model.predict` arguments that travel to the worker."""
+
+    batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
+    steps: int | None = Field(default=None, ge=1)
+
+
+class JobData(_Strict):
+    """The arrays of a job, by blob id."""
+
+    x: DataRef
+    y: DataRef | None = None
+    sample_weight: DataRef | None = None
+    validation_x: DataRef | None = None
+    validation_y: DataRef | None = None
+    validation_sample_weight: DataRef | None = None
+
+
+class JobCreate(_Strict):
+    """Submit a fit, evaluate or predict job on a registered model."""
+
+    model_id: str = Field(min_length=1, max_length=64)
+    kind: JobKind
+    compile_config: dict[str, Any] | None = None
+    compile_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Changes on every `compile()`; optimizer state carries over only "
+        "between jobs of the same compile.",
+    )
+    args: dict[str, Any] = Field(default_factory=dict)
+    data: JobData
+    queue: str | None = Field(default=None, max_length=100)
+
+
+class JobPublic(BaseModel):
+    """A job as the API shows it."""
+
+    id: str
+    model_id: str
+    kind: JobKind
+    owner: str
+    status: JobStatus
+    attempt: int
+    queue: str
+    args: dict[str, Any]
+    result: dict[str, Any] | None = None
+    error: JobError | None = None
+    weights_version_in: int | None = None
+    weights_version_out: int | None = None
+    worker: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobsPublic(BaseModel):
+    """A page of jobs, newest first, with the total count."""
+
+    data: list[JobPublic]
+    count: int
+
+
+# --- events and metrics -----------------------------------------------------
+
+EventType = Literal[
+    "status",
+    "train_begin",
+    "epoch_begin",
+    "batch_end",
+    "epoch_end",
+    "test_begin",
+    "test_end",
+    "predict_begin",
+    "predict_end",
+    "train_end",
+    "job_end",
+]
+
+
+class EventPublic(BaseModel):
+    """One thing that happened in a job; `id` grows monotonically per server."""
+
+    id: int
+    job_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class MetricPublic(BaseModel):
+    """One metric value of one epoch."""
+
+    epoch: int
+    step: int | None = None
+    name: str
+    value: float
+    time: datetime
+
+
+class MetricsPublic(BaseModel):
+    """The metrics of a job, ordered by epoch."""
+
+    data: list[MetricPublic]
+    count: int
+
+
+class Health(BaseModel):
+    """What `/healthz` answers."""
+
+    status: Literal["ok"]
+    database: Literal["ok"]
+    version: str

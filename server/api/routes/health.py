@@ -1,0 +1,19 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from schemas.api import Health
+from server import __version__
+from server.api.deps import SessionDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(session: SessionDep) -> Health:
+    """Answers `ok` when the server is up and its database answers."""
+    session.execute(text("SELECT 1"))
+    return Health(status="ok", database="ok", version=__version__)

@@ -1,0 +1,211 @@
+"""Jobs: submit fit/evaluate/predict, read them, follow their events and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
+
+from schemas.api import (
+    EvaluateArgs,
+    FitArgs,
+    JobCreate,
+    JobError,
+    JobKind,
+    JobPublic,
+    JobsPublic,
+    JobStatus,
+    MetricPublic,
+    MetricsPublic,
+    PredictArgs,
+)
+from schemas.validate import validate_keras_config
+from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.core.errors import InvalidArgument, NotFound, ServiceUnavailable
+from server.queue import enqueue
+from server.store import jobs as store
+from server.store.blobs import check_blob_id
+from server.store.db import session_factory
+from server.store.models import get_model
+from server.store.tables import BlobRow, JobRow
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+log = logging.getLogger(__name__)
+
+_ARGS_MODELS: dict[JobKind, type[BaseModel]] = {
+    JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs}
+
+
+def to_public(row: JobRow) -> JobPublic:
+    """The API view of a job row."""
+    return JobPublic(
+        id=row.id, model_id=row.model_id, kind=JobKind(row.kind), owner=row.owner,
+        status=JobStatus(row.status), attempt=row.attempt, queue=row.queue, args=row.args,
+        result=row.result, error=JobError(**row.error) if row.error else None,
+        weights_version_in=row.weights_version_in,
+        weights_version_out=row.weights_version_out, worker=row.worker,
+        created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at)
+
+
+def _check_args(kind: JobKind, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = _ARGS_MODELS[kind].model_validate(args)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"`{'.'.join(str(p) for p in e['loc'])}`: {e['msg']}. Received: {e.get('input')!r}"
+            for e in exc.errors()[:5])
+        raise InvalidArgument(f"Invalid arguments for `{kind.value}`: {problems}") from exc
+    for callback in getattr(parsed, "callbacks", []):
+        validate_keras_config(callback, where="args.callbacks")
+    return parsed.model_dump()
+
+
+def _blob_ids(ref: Any) -> list[str]:
+    if ref is None:
+        return []
+    if isinstance(ref, str):
+        return [ref]
+    return list(ref.values()) if isinstance(ref, dict) else list(ref)
+
+
+@router.post("", response_model=JobPublic, status_code=201,
+             responses={200: {"model": JobPublic,
+                              "description": "A job with this Idempotency-Key exists"}})
+def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+               request: Request, response: Response,
+               idempotency_key: Annotated[str | None, Header(max_length=200)] = None
+               ) -> JobPublic:
+    """Queue a job. With an `Idempotency-Key`, repeating the request returns the same job."""
+    if idempotency_key:
+        existing = store.find_by_idempotency_key(session, user, idempotency_key)
+        if existing is not None:
+            response.status_code = 200
+            return to_public(existing)
+    if get_model(session, body.model_id, user) is None:
+        raise NotFound(f"No model with id {body.model_id!r}. Register it with "
+                       "POST /v1/models first.")
+    if body.kind != JobKind.PREDICT and not body.compile_config:
+        raise InvalidArgument(
+            f"You must call `compile()` on the model before `{body.kind.value}`: "
+            "the job carries no compile_config.")
+    if body.compile_config:
+        validate_keras_config(body.compile_config, where="compile_config")
+    args = _check_args(body.kind, body.args)
+    data = body.data.model_dump(exclude_none=True)
+    for name, ref in data.items():
+        for blob_id in _blob_ids(ref):
+            check_blob_id(blob_id)
+            if session.get(BlobRow, blob_id) is None:
+                raise InvalidArgument(
+                    f"Array `{name}` refers to blob {blob_id}, which was never uploaded. "
+                    "Upload it with PUT /v1/blobs/{id} first.")
+    row = store.create_job(session, owner=user, model_id=body.model_id, kind=body.kind.value,
+                           queue=body.queue or settings.queue,
+                           compile_config=body.compile_config, compile_id=body.compile_id,
+                           args=args, data=data, idempotency_key=idempotency_key)
+    session.commit()
+    try:
+        enqueue(request.app.state.sender, row.id, row.queue)
+    except Exception as exc:  # the broker is down: the job must not stay queued silently
+        log.exception("could not send job %s to the broker", row.id)
+        store.add_event(session, row.id, "job_end", {"status": "failed"})
+        row.status, row.error = JobStatus.FAILED.value, {
+            "type": "RuntimeError", "bases": ["RuntimeError"],
+            "message": f"The job could not be sent to the workers' broker: {exc}"}
+        session.commit()
+        raise ServiceUnavailable("The job broker is unavailable; the job was not started. "
+                                 "Retry shortly.", {"job_id": row.id}) from exc
+    return to_public(row)
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(session: SessionDep, user: CurrentUser,
+              status: JobStatus | None = None,
+              limit: int = Query(default=50, ge=1, le=500),
+              offset: int = Query(default=0, ge=0)) -> JobsPublic:
+    """Your jobs, newest first."""
+    rows, count = store.list_jobs(session, owner=user,
+                                  status=status.value if status else None,
+                                  limit=limit, offset=offset)
+    return JobsPublic(data=[to_public(r) for r in rows], count=count)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
+    """One job."""
+    row = store.get_job(session, job_id, user)
+    if row is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    return to_public(row)
+
+
+@router.get("/{job_id}/metrics", response_model=MetricsPublic)
+def job_metrics(job_id: str, session: SessionDep, user: CurrentUser) -> MetricsPublic:
+    """Per-epoch metrics of a job, as the worker recorded them."""
+    if store.get_job(session, job_id, user) is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    rows = store.job_metrics(session, job_id)
+    return MetricsPublic(count=len(rows), data=[
+        MetricPublic(epoch=r.epoch, step=r.step, name=r.name, value=r.value, time=r.time)
+        for r in rows])
+
+
+@router.get("/{job_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "Server-sent events: `id`, `event` (the type) "
+                             "and `data` (JSON). Reconnect with `Last-Event-ID` to resume."}})
+def job_events(job_id: str, request: Request, session: SessionDep, user: CurrentUser,
+               last_event_id: Annotated[str | None, Header()] = None,
+               after: int | None = Query(default=None, ge=0,
+                                         description="Replay events after this id")
+               ) -> StreamingResponse:
+    """Stream the job's events as they happen, from the start or after `Last-Event-ID`."""
+    if store.get_job(session, job_id, user) is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    start = after or 0
+    if last_event_id:
+        try:
+            start = max(start, int(last_event_id))
+        except ValueError as exc:
+            raise InvalidArgument(f"Expected an integer Last-Event-ID. Received: "
+                                  f"{last_event_id[:40]!r}") from exc
+    stream = _event_stream(request, job_id, start)
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIterator[str]:
+    engine = request.app.state.engine
+    poll = request.app.state.settings.event_poll_interval
+    make_session = session_factory(engine)
+
+    def fetch(last: int) -> list[tuple[int, str, str]]:
+        with make_session() as session:
+            return [(e.id, e.type, json.dumps(e.data)) for e in
+                    store.events_after(session, job_id, last)]
+
+    last, idle = after_id, 0.0
+    while True:
+        batch = await anyio.to_thread.run_sync(fetch, last)
+        for event_id, type_, data in batch:
+            last = event_id
+            yield f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n"
+            if type_ == "job_end":
+                return
+        if batch:
+            idle = 0.0
+            continue
+        if await request.is_disconnected():
+            return
+        idle += poll
+        if idle >= 15:
+            idle = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(poll)

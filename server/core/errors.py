@@ -1,0 +1,131 @@
+"""The server's error contract: exceptions that become `{"error": {...}}` responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.npy import NpyFormatError
+from schemas.validate import SpecError
+from server.store.blobs import BlobError, BlobTooLarge
+
+
+class APIError(Exception):
+    """An error a client caused or must know about, with its HTTP status and code."""
+
+    status_code = 400
+    code = "invalid_argument"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidArgument(APIError):
+    """The request is well-formed but its content is wrong."""
+
+
+class NotFound(APIError):
+    """No such resource (or not yours)."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(APIError):
+    """The resource is not in a state that allows this."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(APIError):
+    """The upload is over the configured limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(APIError):
+    """A dependency (database, broker) is down; retry later."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+_STATUS_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "forbidden",
+                 404: "not_found", 405: "method_not_allowed", 409: "conflict",
+                 413: "payload_too_large", 415: "unsupported_media_type",
+                 422: "invalid_argument", 429: "rate_limited"}
+
+
+def error_response(status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON response in the error envelope."""
+    return JSONResponse(status_code=status, headers=headers,
+                        content={"error": {"code": code, "message": message,
+                                           "details": details}})
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, dict[str, Any]]:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err.get("loc", ()) if part != "body")
+        received = err.get("input")
+        text = f"`{where or 'body'}`: {err.get('msg')}"
+        if received is not None and not isinstance(received, (dict, list)):
+            text += f". Received: {str(received)[:100]!r}"
+        problems.append(text)
+    message = "Invalid request. " + "; ".join(problems[:5])
+    return message, {"errors": [{"loc": [str(p) for p in e.get("loc", ())],
+                                 "msg": e.get("msg"), "type": e.get("type")}
+                                for e in exc.errors()[:20]]}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception to the error envelope; bad input never becomes a 500."""
+
+    @app.exception_handler(APIError)
+    async def _api_error(_: Request, exc: APIError) -> JSONResponse:
+        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = _describe_validation(exc)
+        return error_response(422, "invalid_argument", message, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail),
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(BlobTooLarge)
+    async def _too_large(_: Request, exc: BlobTooLarge) -> JSONResponse:
+        return error_response(413, "payload_too_large", str(exc))
+
+    for kind in (SpecError, NpyFormatError, BlobError):
+        @app.exception_handler(kind)
+        async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+            return error_response(400, "invalid_argument", str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        return error_response(
+            503, "unavailable",
+            "The database is unavailable; the request was not carried out. Retry shortly.",
+            headers={"Retry-After": "2"})
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return error_response(503, "unavailable", "The database connection was lost; "
+                                  "retry shortly.", headers={"Retry-After": "2"})
+        return error_response(500, "internal", "The database rejected the operation.")

@@ -1,0 +1,49 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server import __version__
+from server.api.main import api_router
+from server.api.routes import health
+from server.core.config import Settings, get_settings
+from server.core.errors import install_error_handlers
+from server.queue import make_sender
+from server.store.blobs import BlobStore
+from server.store.db import make_engine
+from server.store.migrate import check_schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (the environment's by default).
+
+    Refuses to start when the database schema is not current, saying which
+    command to run.
+    """
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    check_schema(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="horn",
+        version=__version__,
+        summary="Keras training as a service.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.blob_store = BlobStore(settings.resolved_blob_dir())
+    app.state.sender = make_sender(settings)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    return app

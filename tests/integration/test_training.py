@@ -1,0 +1,107 @@
+"""Training through the SDK on the real stack: models learn, results agree, data is
+uploaded once, errors arrive as Keras's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import client as keras
+from client import errors, layers
+
+
+def blobs_data(n: int = 1200, features: int = 20, classes: int = 4, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A learnable task: Gaussian clusters, one per class."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(classes, features))
+    y = rng.integers(0, classes, size=n)
+    x = centers[y] + rng.normal(0, 1.0, size=(n, features))
+    return x.astype("float32"), y.astype("int64")
+
+
+def mlp(features: int, classes: int) -> keras.Sequential:
+    model = keras.Sequential()
+    model.add(keras.Input((features,)))
+    model.add(layers.Dense(32, activation="relu"))
+    model.add(layers.Dropout(0.2))
+    model.add(layers.Dense(classes, activation="softmax"))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9,
+                                                 nesterov=True),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_mlp_learns_and_history_matches_keras(conn: keras.Connection) -> None:
+    x, y = blobs_data()
+    model = mlp(20, 4)
+    history = model.fit(x, y, epochs=5, batch_size=32, validation_split=0.1, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert history.epoch == [0, 1, 2, 3, 4]
+    assert history.params == {"verbose": 0, "epochs": 5, "steps": 34}
+    losses = history.history["loss"]
+    assert all(len(v) == 5 for v in history.history.values())
+    assert losses[-1] < losses[0] * 0.7
+    assert history.history["val_accuracy"][-1] > 0.5  # chance is 0.25
+    assert model.history is history
+
+
+def test_evaluate_and_predict_agree(conn: keras.Connection) -> None:
+    x, y = blobs_data(seed=1)
+    model = mlp(20, 4)
+    model.fit(x, y, epochs=3, batch_size=64, verbose=0)
+    loss, acc = model.evaluate(x, y, verbose=0)
+    probs = model.predict(x, verbose=0)
+    assert isinstance(probs, np.ndarray) and probs.shape == (len(x), 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert acc == pytest.approx(float(np.mean(probs.argmax(axis=1) == y)), abs=1e-6)
+    expected_loss = float(np.mean(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1))))
+    assert loss == pytest.approx(expected_loss, rel=1e-3)
+    as_dict = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert as_dict == pytest.approx({"loss": loss, "accuracy": acc}, rel=1e-6)
+
+
+def test_second_fit_uploads_nothing_and_continues(conn: keras.Connection) -> None:
+    x, y = blobs_data(seed=2)
+    model = mlp(20, 4)
+    first = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    sent = conn.stats.bytes_uploaded
+    second = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    assert conn.stats.bytes_uploaded == sent
+    # Continues from the trained weights: the second run starts where the first ended.
+    assert second.history["loss"][0] < first.history["loss"][0]
+
+
+def test_conv2d_network_learns(conn: keras.Connection) -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    y = rng.integers(0, 2, size=n)
+    x = rng.normal(0, 0.3, size=(n, 12, 12, 1)).astype("float32")
+    x[y == 0, 2:6, 2:6, 0] += 1.5   # class 0: a bright square top-left
+    x[y == 1, 6:10, 6:10, 0] += 1.5  # class 1: bottom-right
+    model = keras.Sequential([
+        keras.Input((12, 12, 1)),
+        layers.Conv2D(8, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(2, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=4, batch_size=32, verbose=0,
+                        validation_data=(x[:100], y[:100]))
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    _, acc = model.evaluate(x, y, verbose=0)
+    assert acc > 0.9
+
+
+def test_shape_error_surfaces_as_value_error(conn: keras.Connection) -> None:
+    model = mlp(20, 4)
+    x = np.zeros((64, 7), dtype="float32")
+    y = np.zeros((64,), dtype="int64")
+    with pytest.raises(ValueError) as info:
+        model.fit(x, y, epochs=1, verbose=0)
+    assert isinstance(info.value, errors.JobFailed)
+    assert info.value.job_id
+    assert "incompatible" in str(info.value)
+    assert "20" in str(info.value) and "7" in str(info.value)

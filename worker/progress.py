@@ -1,0 +1,90 @@
+"""The Keras callback that turns training into horn events (imported in the child only)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import keras
+
+from worker.events import EventSink, clean_logs
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Publishes batch progress (throttled), epoch ends with metrics, and phase changes.
+
+    Batch events carry the number of finished steps and the seconds since the phase
+    began, so the SDK can draw Keras's progress bar with the worker's own timing.
+    """
+
+    def __init__(self, sink: EventSink, interval: float) -> None:
+        super().__init__()
+        self.sink = sink
+        self.interval = interval
+        self._phase_start = time.monotonic()
+        self._last_sent = 0.0
+        self._in_fit = False
+        self.params_sent: dict[str, Any] = {}
+
+    # --- helpers ---------------------------------------------------------------
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._phase_start
+
+    def _begin(self, type_: str, data: dict[str, Any] | None = None) -> None:
+        self._phase_start = time.monotonic()
+        self._last_sent = 0.0
+        self.sink.emit(type_, data or {})
+
+    def _batch(self, phase: str, batch: int, logs: dict[str, Any] | None) -> None:
+        now = time.monotonic()
+        if now - self._last_sent < self.interval:
+            return
+        self._last_sent = now
+        self.sink.emit("batch_end", {"phase": phase, "step": batch + 1,
+                                     "elapsed": self._elapsed(), "logs": clean_logs(logs)})
+
+    # --- training ----------------------------------------------------------------
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._in_fit = True
+        self.params_sent = {k: v for k, v in self.params.items() if k != "verbose"}
+        self.sink.emit("train_begin", {"params": self.params_sent})
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._begin("epoch_begin", {"epoch": epoch})
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._batch("train", batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        cleaned = clean_logs(logs)
+        steps = self.params.get("steps")
+        self.sink.epoch_end(epoch, cleaned, {"epoch": epoch, "logs": cleaned,
+                                             "elapsed": self._elapsed(), "steps": steps},
+                            step=steps)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.sink.emit("train_end", {"logs": clean_logs(logs)})
+        self._in_fit = False
+
+    # --- evaluation (alone, not the validation inside fit) ---------------------------
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if not self._in_fit:
+            self._begin("test_begin", {"steps": self.params.get("steps")})
+
+    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self._in_fit:
+            self._batch("test", batch, logs)
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        if not self._in_fit:
+            self.sink.emit("test_end", {"logs": clean_logs(logs), "elapsed": self._elapsed()})
+
+    # --- prediction ----------------------------------------------------------------
+    def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._begin("predict_begin", {"steps": self.params.get("steps")})
+
+    def on_predict_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._batch("predict", batch, None)
+
+    def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.sink.emit("predict_end", {"elapsed": self._elapsed()})

@@ -1,0 +1,114 @@
+"""Keras on the worker: rebuild models from validated specs, move weights in and out.
+
+Imported only in the worker's child processes: it imports TensorFlow and Keras.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+from schemas.validate import validate_keras_config
+
+log = logging.getLogger(__name__)
+
+_WEIGHT_KEY = "weights/{:04d}"
+_OPTIMIZER_KEY = "optimizer/{:04d}"
+
+
+def warm_up() -> None:
+    """Import TensorFlow and Keras once per child, with GPU memory growth on."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # RuntimeError: the device is already initialised, nothing left to set.
+        with contextlib.suppress(RuntimeError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    import keras
+
+    log.info("worker child ready: keras %s, tensorflow %s, devices %s",
+             keras.__version__, tf.__version__,
+             [d.name for d in tf.config.list_logical_devices()])
+
+
+def reset_session() -> None:
+    """Forget the previous job's graph and names."""
+    import keras
+
+    keras.backend.clear_session()
+
+
+def build_model(spec: dict[str, Any]) -> Any:
+    """A Keras model from its `to_json()` spec, after the allow-list check."""
+    validate_keras_config(spec, where="spec")
+    import keras
+
+    return keras.models.model_from_json(json.dumps(spec))
+
+
+def ensure_built(model: Any, x: Any) -> None:
+    """Build a model that has no input shape yet (a Sequential without `Input`) from
+    the data, so that stored weights can be loaded into it."""
+    if model.built or not isinstance(x, np.ndarray):
+        return
+    model.build((None, *x.shape[1:]))
+
+
+def compile_model(model: Any, compile_config: dict[str, Any]) -> None:
+    """Compile `model` from a Keras `compile_config`, after the allow-list check."""
+    validate_keras_config(compile_config, where="compile_config")
+    model.compile_from_config(compile_config)
+
+
+def pack_state(model: Any, include_optimizer: bool) -> bytes:
+    """The model's weights (and optimizer variables) as an uncompressed `.npz`."""
+    arrays = {_WEIGHT_KEY.format(i): np.asarray(w) for i, w in enumerate(model.get_weights())}
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and optimizer.built:
+        for i, variable in enumerate(optimizer.variables):
+            arrays[_OPTIMIZER_KEY.format(i)] = np.asarray(variable)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def restore_state(model: Any, data: bytes, restore_optimizer: bool) -> None:
+    """Load weights (and, when asked and compatible, optimizer state) from `.npz` bytes."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        weights = [archive[k] for k in sorted(k for k in archive.files
+                                              if k.startswith("weights/"))]
+        slots = [archive[k] for k in sorted(k for k in archive.files
+                                            if k.startswith("optimizer/"))]
+    model.set_weights(weights)
+    optimizer = getattr(model, "optimizer", None)
+    if not (restore_optimizer and slots and optimizer is not None):
+        return
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    if len(optimizer.variables) != len(slots):
+        log.warning("optimizer state has %d variables, expected %d: starting fresh",
+                    len(slots), len(optimizer.variables))
+        return
+    for variable, value in zip(optimizer.variables, slots, strict=True):
+        variable.assign(value)
+
+
+def metric_names_in_order(model: Any, logs: dict[str, Any]) -> list[str]:
+    """The order of the flat list Keras's `evaluate` returns (its `metrics_names` order,
+    then any other log in sorted order), as names."""
+    names: list[str] = []
+    for metric in model.metrics:
+        inner = getattr(metric, "metrics", None)
+        if type(metric).__name__ == "CompileMetrics" and inner is not None:
+            names += [m.name for m in inner]
+        else:
+            names.append(metric.name)
+    ordered = [n for n in names if n in logs]
+    return ordered + [k for k in sorted(logs) if k not in names]
