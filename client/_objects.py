@@ -40,6 +40,7 @@ __all__ = [
     "build_namespace",
     "deserialize",
     "get",
+    "missing_attribute",
     "register_layer_call",
     "reset_names",
     "serialize",
@@ -703,6 +704,24 @@ def _not_found(category: str, identifier: Any) -> ValueError:
         if hint:
             message += f". Did you mean `{hint}`?"
     return ValueError(message)
+
+
+def missing_attribute(module: str, category: str, name: str) -> AttributeError:
+    """The AttributeError for a name a namespace lacks, with a did-you-mean.
+
+    Namespace modules call it from a module-level ``__getattr__`` (which also tells
+    type checkers that their generated names exist).
+    """
+    if name.startswith("__"):
+        return AttributeError(f"module '{module}' has no attribute '{name}'")
+    hint = suggest(name, load_catalog().names(category))
+    message = f"module '{module}' has no attribute '{name}'"
+    reason = load_catalog().client_side(category).get(name)
+    if reason:
+        message += f" ({reason})"
+    elif hint:
+        message += f". Did you mean `{hint}`?"
+    return AttributeError(message)
 
 
 def serialize(obj: Any) -> Any:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from client._objects import build_namespace
+from client._objects import build_namespace, missing_attribute
 
 Logs = dict[str, Any] | None
 
@@ -153,3 +153,8 @@ class LambdaCallback(Callback):
 __all__ = sorted(
     {*build_namespace("callbacks", globals(), extra_bases=(Callback,)), "Callback"}
 )
+
+
+def __getattr__(name: str) -> Any:
+    """Generated names are set at import; anything else is a misspelling."""
+    raise missing_attribute(__name__, "callbacks", name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from client._objects import Constraint as Constraint
-from client._objects import build_namespace
+from client._objects import build_namespace, missing_attribute
 from client._objects import deserialize as _deserialize
 from client._objects import get as _get
 from client._objects import serialize as _serialize
@@ -38,3 +38,8 @@ def deserialize(config: Any) -> Any:
 def get(identifier: Any) -> Any:
     """Resolve a constraint identifier (name, dict, object), like ``keras.constraints.get``."""
     return _get(identifier, "constraints")
+
+
+def __getattr__(name: str) -> Any:
+    """Generated names are set at import; anything else is a misspelling."""
+    raise missing_attribute(__name__, "constraints", name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import Layer, build_namespace
+from client._objects import Layer, build_namespace, missing_attribute
 from client._objects import deserialize as _deserialize
 from client._objects import serialize as _serialize
 
@@ -82,3 +82,8 @@ def serialize(layer: Any) -> Any:
 def deserialize(config: Any) -> Any:
     """Rebuild a layer from its serialized dict, like ``keras.layers.deserialize``."""
     return _deserialize(config, "layers")
+
+
+def __getattr__(name: str) -> Any:
+    """Generated names are set at import; anything else is a misspelling."""
+    raise missing_attribute(__name__, "layers", name)

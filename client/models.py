@@ -62,24 +62,12 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
             raise ValueError(f"Invalid shape for Input: every dimension must be a "
                              f"non-negative integer or None. Received: shape={full[1:]}")
     full = tuple(None if d is None else int(d) for d in full)
-    name = name or _objects.auto_name("input_layer")
-    config = {"batch_shape": list(full), "dtype": dtype or "float32",
-              "sparse": bool(sparse), "ragged": False, "name": name,
-              "optional": bool(optional)}
-    layer = _InputLayerSpec(config)
-    return KerasTensor(full, str(config["dtype"]), name, layer)
+    from client import layers
 
-
-class _InputLayerSpec:
-    """The `InputLayer` a `keras.Input` creates, in Keras's serialized form."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.name = config["name"]
-
-    def _serialize(self) -> dict[str, Any]:
-        return {"module": "keras.layers", "class_name": "InputLayer",
-                "config": dict(self.config), "registered_name": None}
+    layer = layers.InputLayer(batch_shape=full, dtype=dtype or "float32", sparse=bool(sparse),
+                              name=name or _objects.auto_name("input_layer"),
+                              optional=bool(optional))
+    return KerasTensor(full, str(dtype or "float32"), layer.name, layer)
 
 
 class Model:
@@ -278,8 +266,7 @@ class Sequential(Model):
     @property
     def layers(self) -> list[Any]:
         """The model's layers (its `InputLayer` excluded, as in Keras)."""
-        return [layer for layer in self._layers if not isinstance(layer, _InputLayerSpec)
-                and getattr(layer, "class_name", type(layer).__name__) != "InputLayer"]
+        return [layer for layer in self._layers if not _is_input_layer(layer)]
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Add a layer (or a `keras.Input`) on top of the stack."""
@@ -288,8 +275,7 @@ class Sequential(Model):
         if isinstance(layer, Model):
             raise NotImplementedError("Nested models are not available in this version of "
                                       "horn yet; add the inner model's layers instead.")
-        if not isinstance(layer, _InputLayerSpec) and not (
-                isinstance(layer, _objects.KerasObject) and layer._category == "layers"):
+        if not (isinstance(layer, _objects.KerasObject) and layer._category == "layers"):
             raise ValueError("Only instances of `keras.Layer` can be added to a Sequential "
                              f"model. Received: {layer!r} (of type {type(layer)})")
         is_input = _is_input_layer(layer)
@@ -315,18 +301,14 @@ class Sequential(Model):
 
     def _input_shape(self) -> list[int | None] | None:
         if self._layers and _is_input_layer(self._layers[0]):
-            config = self._layers[0]._serialize()["config"]
-            shape = config.get("batch_shape")
-            if shape is None and config.get("shape") is not None:
-                shape = [config.get("batch_size"), *config["shape"]]
-            return list(shape) if shape is not None else None
+            return list(self._layers[0].get_config()["batch_shape"])
         return None
 
     def get_config(self) -> dict[str, Any]:
         """The model's config in Keras's format (`name`, `trainable`, `dtype`, `layers`)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
                                   "dtype": copy.deepcopy(_DTYPE_POLICY),
-                                  "layers": [_layer_spec(layer) for layer in self._layers]}
+                                  "layers": [layer._serialize() for layer in self._layers]}
         shape = self._input_shape()
         if shape is not None:
             config["build_input_shape"] = shape
@@ -339,10 +321,7 @@ class Sequential(Model):
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config.get("layers", []):
-            if entry.get("class_name") == "InputLayer":
-                model.add(_InputLayerSpec(dict(entry["config"])))
-            else:
-                model.add(layers_ns.deserialize(entry))
+            model.add(layers_ns.deserialize(entry))
         return model
 
     def _spec(self) -> dict[str, Any]:
@@ -361,21 +340,7 @@ class Sequential(Model):
 
 
 def _is_input_layer(layer: Any) -> bool:
-    return isinstance(layer, _InputLayerSpec) or layer._serialize()["class_name"] == "InputLayer"
-
-
-def _layer_spec(layer: Any) -> dict[str, Any]:
-    spec = layer._serialize()
-    if spec["class_name"] == "InputLayer" and not isinstance(layer, _InputLayerSpec):
-        config = dict(spec["config"])
-        if config.get("batch_shape") is None and config.get("shape") is not None:
-            config["batch_shape"] = [config.get("batch_size"), *config["shape"]]
-        spec["config"] = {"batch_shape": config.get("batch_shape"),
-                          "dtype": config.get("dtype") or "float32",
-                          "sparse": bool(config.get("sparse")), "ragged": False,
-                          "name": config.get("name") or layer.name,
-                          "optional": bool(config.get("optional"))}
-    return spec
+    return type(layer).__name__ == "InputLayer"
 
 
 def _serialize_nested(value: Any, namespace: Any) -> Any:

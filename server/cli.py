@@ -29,8 +29,10 @@ def _server_command(host: str, port: int) -> list[str]:
             "--timeout-graceful-shutdown", "5"]
 
 
-def _worker_command(concurrency: int, queues: str, loglevel: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.app", "worker",
+def _worker_command(concurrency: int, queues: str, loglevel: str,
+                    quiet: bool = False) -> list[str]:
+    return [sys.executable, "-m", "celery", *(["--quiet"] if quiet else []),
+            "-A", "worker.app", "worker", "--hostname", "horn@%h",
             "--pool", "prefork", "--concurrency", str(concurrency), "-Q", queues,
             "--without-mingle", "--without-gossip", "--loglevel", loglevel]
 
@@ -72,14 +74,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         _refuse_public_bind(args.host)
     env = dict(os.environ, HORN_DATA_DIR=str(data_dir))
     env.setdefault("HORN_DATABASE_URL", f"sqlite:///{data_dir / 'horn.db'}")
-    env.setdefault("HORN_BROKER_URL", "filesystem://")
+    env.setdefault("HORN_BROKER_URL", "filesystem://localhost//")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     migrate = subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env)
     if migrate.returncode != 0:
         return migrate.returncode
     procs = [
-        subprocess.Popen([*_worker_command(1, env.get("HORN_QUEUE", "horn"), "WARNING")],
-                         env=env),
+        subprocess.Popen(_worker_command(1, env.get("HORN_QUEUE", "horn"), "WARNING",
+                                         quiet=True), env=env),
         subprocess.Popen(_server_command(args.host, args.port), env=env),
     ]
     print(f"horn is up: http://{args.host}:{args.port} (API docs at /docs), "

@@ -67,6 +67,32 @@ def compile_model(model: Any, compile_config: dict[str, Any]) -> None:
     model.compile_from_config(compile_config)
 
 
+def build_callbacks(configs: list[dict[str, Any]]) -> list[Any]:
+    """Keras callbacks from their serialized form; only those the catalog marks as
+    safe to run on a worker (no paths, no Python functions)."""
+    import keras
+
+    from schemas.catalog import load_catalog
+
+    catalog = load_catalog()
+    callbacks = []
+    for config in configs:
+        validate_keras_config(config, where="args.callbacks")
+        name = str(config.get("class_name"))
+        entry = catalog.entry("callbacks", name)
+        if entry is None or not entry.get("remote"):
+            raise ValueError(f"Callback `{name}` cannot run on a horn worker. Run it in your "
+                             "own process (a `keras.callbacks.Callback` subclass) instead.")
+        known = {p["name"] for p in entry["params"]}
+        kwargs = dict(config.get("config") or {})
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"Unknown argument(s) {unknown} for callback {name}. "
+                             f"Expected some of: {sorted(known)}")
+        callbacks.append(getattr(keras.callbacks, name)(**kwargs))
+    return callbacks
+
+
 def pack_state(model: Any, include_optimizer: bool) -> bytes:
     """The model's weights (and optimizer variables) as an uncompressed `.npz`."""
     arrays = {_WEIGHT_KEY.format(i): np.asarray(w) for i, w in enumerate(model.get_weights())}

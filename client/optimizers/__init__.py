@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from client._objects import Optimizer as Optimizer
-from client._objects import build_namespace
+from client._objects import build_namespace, missing_attribute
 from client._objects import deserialize as _deserialize
 from client._objects import get as _get
 from client._objects import serialize as _serialize
@@ -45,3 +45,8 @@ def deserialize(config: Any) -> Any:
 def get(identifier: Any) -> Any:
     """Resolve an optimizer identifier (``"adam"``, a dict, an object), like Keras."""
     return _get(identifier, "optimizers")
+
+
+def __getattr__(name: str) -> Any:
+    """Generated names are set at import; anything else is a misspelling."""
+    raise missing_attribute(__name__, "optimizers", name)

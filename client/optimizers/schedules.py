@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from client._objects import LearningRateSchedule as LearningRateSchedule
-from client._objects import build_namespace
+from client._objects import build_namespace, missing_attribute
 from client._objects import deserialize as _deserialize
 from client._objects import serialize as _serialize
 
@@ -35,3 +35,8 @@ def serialize(learning_rate_schedule: Any) -> Any:
 def deserialize(config: Any) -> Any:
     """Rebuild a schedule from its serialized dict, like Keras."""
     return _deserialize(config, "schedules")
+
+
+def __getattr__(name: str) -> Any:
+    """Generated names are set at import; anything else is a misspelling."""
+    raise missing_attribute(__name__, "schedules", name)

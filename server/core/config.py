@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 
     def resolved_broker_url(self) -> str:
         """The broker URL, defaulting to a broker that needs no service."""
-        return self.broker_url or "filesystem://"
+        return self.broker_url or "filesystem://localhost//"
 
     def resolved_blob_dir(self) -> Path:
         """Directory of the content-addressed array store."""

@@ -86,8 +86,8 @@ def test_conv2d_network_learns(conn: keras.Connection) -> None:
         layers.Flatten(),
         layers.Dense(2, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=4, batch_size=32, verbose=0,
                         validation_data=(x[:100], y[:100]))
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -105,3 +105,12 @@ def test_shape_error_surfaces_as_value_error(conn: keras.Connection) -> None:
     assert info.value.job_id
     assert "incompatible" in str(info.value)
     assert "20" in str(info.value) and "7" in str(info.value)
+
+
+def test_remote_callback_early_stopping(conn: keras.Connection) -> None:
+    x, y = blobs_data(n=256, seed=4)
+    model = mlp(20, 4)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=100.0, patience=1)
+    history = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop])
+    assert history.epoch == [0, 1]  # no epoch improves the loss by 100: stop after two
+    assert history.params["epochs"] == 10

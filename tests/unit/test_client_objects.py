@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from _catalog_samples import UNBUILDABLE, sample_kwargs
 
 from client import (
     _objects,
@@ -23,6 +22,7 @@ from client import (
 )
 from client.optimizers import schedules
 from schemas.catalog import load_catalog
+from tests.unit._catalog_samples import UNBUILDABLE, sample_kwargs
 
 ROUND_TRIP_CATEGORIES = (
     "layers", "optimizers", "schedules", "losses", "metrics",
@@ -356,7 +356,7 @@ def test_remote_callbacks() -> None:
     assert isinstance(stop, callbacks.Callback)
     assert stop._remote is True
     assert stop.model is None and stop.params == {}
-    assert stop._serialize() == {
+    assert _objects.serialize(stop) == {
         "module": "keras.callbacks",
         "class_name": "EarlyStopping",
         "config": {
@@ -375,3 +375,10 @@ def test_lambda_callback_runs_locally() -> None:
     cb.on_epoch_end(3, {})
     assert seen == [3]
     assert cb._remote is False
+
+
+def test_misspelt_namespace_attribute() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'Dens'. Did you mean `Dense`?"):
+        _ = layers.Dens
+    with pytest.raises(AttributeError, match="progress bar"):
+        _ = callbacks.ProgbarLogger

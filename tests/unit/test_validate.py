@@ -151,7 +151,7 @@ def test_forbidden_callback_refused() -> None:
 
 
 def test_vocabulary_file_path_refused() -> None:
-    spec = {"module": "keras.layers", "class_name": "StringLookup",
+    spec: dict[str, Any] = {"module": "keras.layers", "class_name": "StringLookup",
             "config": {"vocabulary": "/etc/passwd"}, "registered_name": None}
     with pytest.raises(SpecError, match="Argument `vocabulary` of StringLookup"):
         validate_keras_config(spec)

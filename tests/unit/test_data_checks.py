@@ -1,0 +1,87 @@
+"""Bad data is refused by the SDK before anything is sent, in Keras's words."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+
+import client as keras
+from client import _data, layers
+from schemas import npy
+
+
+@pytest.fixture()
+def model() -> keras.Sequential:
+    # Points at a port nobody listens on: any attempt to send would raise ConnectError,
+    # so a ValueError proves the check happened before the network.
+    keras.connect("http://127.0.0.1:9", max_retries=1)
+    m = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    return m
+
+
+def test_mismatched_lengths(model: keras.Sequential) -> None:
+    with pytest.raises(ValueError, match=r"Data cardinality is ambiguous.*'x' sizes: 10\n"
+                                         r"'y' sizes: 9"):
+        model.fit(np.zeros((10, 3)), np.zeros((9, 2)), verbose=0)
+
+
+def test_object_dtype(model: keras.Sequential) -> None:
+    x = np.array([[1, 2, 3], [4, 5, None]], dtype=object)
+    with pytest.raises(ValueError, match="dtype=object"):
+        model.fit(x, np.zeros((2, 2)), verbose=0)
+
+
+def test_empty_array(model: keras.Sequential) -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        model.predict(np.zeros((0, 3)), verbose=0)
+
+
+def test_ragged_lists(model: keras.Sequential) -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        model.predict([[1.0, 2.0, 3.0], [1.0]], verbose=0)
+
+
+def test_validation_data_shape(model: keras.Sequential) -> None:
+    with pytest.raises(ValueError, match="validation_data"):
+        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), validation_data=np.zeros(3), verbose=0)
+
+
+def test_fit_before_compile() -> None:
+    m = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    with pytest.raises(RuntimeError, match="compile"):
+        m.fit(np.zeros((4, 3)), np.zeros((4, 2)))
+
+
+def test_unreachable_server_says_what_to_do(model: keras.Sequential) -> None:
+    with pytest.raises(keras.errors.ConnectError, match="horn up"):
+        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
+
+
+def test_blob_id_is_sha256_of_npy_bytes() -> None:
+    array = np.arange(12, dtype="float32").reshape(3, 4)
+    encoded = _data.encode(array)
+    raw = b"".join(encoded.chunks())
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    assert raw == buffer.getvalue()
+    assert encoded.blob_id == hashlib.sha256(raw).hexdigest()
+    assert encoded.nbytes == len(raw)
+    np.testing.assert_array_equal(npy.from_npy_bytes(raw), array)
+
+
+def test_npy_checks() -> None:
+    good = npy.to_npy_bytes(np.ones((2, 2), dtype="int32"))
+    header = npy.parse_header(good)
+    assert header.shape == (2, 2) and header.data_len == 16
+    with pytest.raises(npy.NpyFormatError, match="truncated"):
+        npy.check_length(header, len(good) - 1)
+    with pytest.raises(npy.NpyFormatError, match="header"):
+        npy.parse_header(b"not an npy file at all")
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(npy.NpyFormatError, match="object"):
+        npy.parse_header(buffer.getvalue())
