@@ -133,6 +133,9 @@ class Model:
         from client import optimizers as optimizers_ns
 
         self.optimizer = optimizers_ns.get(optimizer)
+        _check_names(loss, losses_ns.get)
+        _check_names(metrics, _metric_name_check)
+        _check_names(weighted_metrics, _metric_name_check)
         self.loss = loss
         config = {
             "optimizer": _objects.serialize(self.optimizer),
@@ -341,6 +344,32 @@ class Sequential(Model):
 
 def _is_input_layer(layer: Any) -> bool:
     return type(layer).__name__ == "InputLayer"
+
+
+_METRIC_SHORTHANDS = frozenset({"accuracy", "acc", "crossentropy", "ce"})
+"""Strings `compile(metrics=...)` accepts besides metric names (Keras picks the variant
+that fits the loss)."""
+
+
+def _metric_name_check(name: str) -> Any:
+    if name in _METRIC_SHORTHANDS:
+        return name
+    from client import metrics as metrics_ns
+
+    return metrics_ns.get(name)
+
+
+def _check_names(value: Any, check: Any) -> None:
+    """Resolve every string in a (nested) loss/metrics argument, so a typo fails at
+    `compile()` with a suggestion instead of on the worker."""
+    if isinstance(value, str):
+        check(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_names(item, check)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_names(item, check)
 
 
 def _serialize_nested(value: Any, namespace: Any) -> Any:

@@ -62,7 +62,8 @@ KIND: dict[str, str] = {
 #: What to do instead of a forbidden object, per category.
 ADVICE: dict[str, str] = {
     "layers": "Use a built-in layer; custom Python code never runs on horn.",
-    "callbacks": "Subclass `keras.callbacks.Callback` to run code in your own process.",
+    "callbacks": "",
+    "optimizers": "",
 }
 DEFAULT_ADVICE = "Use a built-in Keras object; custom Python code never runs on horn."
 
@@ -76,9 +77,8 @@ def forbidden_message(catalog: Catalog, category: str, name: str) -> str:
     """
     reason = catalog.forbidden_reason(category, name) or "it is not a built-in Keras object"
     advice = ADVICE.get(category, DEFAULT_ADVICE)
-    if category == "callbacks":
-        return f"{KIND[category]} `{name}` is not allowed on horn: {reason}."
-    return f"{KIND[category]} `{name}` is not allowed on horn: {reason}. {advice}"
+    message = f"{KIND[category]} `{name}` is not allowed on horn: {reason}."
+    return f"{message} {advice}" if advice else message
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

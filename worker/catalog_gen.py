@@ -73,15 +73,20 @@ FORBIDDEN: dict[str, dict[str, str]] = {
         "JaxLayer": "it wraps arbitrary JAX Python functions",
         "FlaxLayer": "it wraps an arbitrary Flax module (Python code)",
     },
+    "optimizers": {
+        "MultiOptimizer": (
+            "its `optimizer_map` holds Keras objects matched to variable paths, which the "
+            "horn SDK does not mirror yet; use one optimizer for the whole model"
+        ),
+    },
     "callbacks": {
         "LambdaCallback": _CALLBACK_LOCAL.format(what=_ARBITRARY_CODE),
         "ModelCheckpoint": _CALLBACK_LOCAL.format(
-            what="it writes files to a path on the machine it runs on (horn checkpoints "
-            "every epoch itself; use `model.save()` to get a file)"
+            what="it writes files to a path on the worker's machine (horn stores a new "
+            "weights version after every fit; `model.get_weights()` downloads it)"
         ),
         "BackupAndRestore": _CALLBACK_LOCAL.format(
-            what="it writes files to a path on the machine it runs on (horn already "
-            "resumes interrupted jobs from its own checkpoints)"
+            what="it writes files to a path on the worker's machine"
         ),
         "OrbaxCheckpoint": _CALLBACK_LOCAL.format(
             what="it writes files to a path on the machine it runs on"

@@ -70,13 +70,6 @@ def by_class() -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-#: Classes that cannot be built for a round trip, with the reason (none skipped silently).
-UNBUILDABLE: dict[tuple[str, str], str] = {
-    ("optimizers", "MultiOptimizer"): "its optimizer_map is a keras.optimizers.OptimizerMap "
-    "(variable-path patterns -> optimizers), which horn does not mirror",
-}
-
-
 def sample_kwargs(category: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments that build ``category.name`` (required ones only)."""
     special = by_class().get((category, name), {})

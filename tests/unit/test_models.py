@@ -1,0 +1,94 @@
+"""`keras.Sequential`, `keras.Input` and `compile` on the client, without a server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import client as keras
+from client import layers
+
+
+def test_public_names_are_the_documented_ones() -> None:
+    assert sorted(keras.__all__) == [
+        "Connection", "History", "Input", "Model", "Sequential", "activations", "callbacks",
+        "connect", "constraints", "errors", "get_connection", "initializers", "layers",
+        "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
+    for name in keras.__all__:
+        assert getattr(keras, name) is not None
+
+
+def test_list_and_add_build_the_same_spec() -> None:
+    a = keras.Sequential([keras.Input((4,), name="in"), layers.Dense(3, name="d")], name="m")
+    b = keras.Sequential(name="m")
+    b.add(keras.Input((4,), name="in"))
+    b.add(layers.Dense(3, name="d"))
+    assert a.to_json() == b.to_json()
+    assert [layer.name for layer in a.layers] == ["d"]  # the InputLayer is not listed
+    spec = json.loads(a.to_json())
+    assert spec["class_name"] == "Sequential" and spec["build_config"] == {
+        "input_shape": [None, 4]}
+    assert spec["config"]["layers"][0]["config"]["batch_shape"] == [None, 4]
+
+
+def test_model_from_json_round_trip() -> None:
+    model = keras.Sequential([keras.Input((8,)), layers.Dense(4, activation="relu"),
+                              layers.Dropout(0.5), layers.Dense(1)])
+    again = keras.models.model_from_json(model.to_json())
+    assert again.get_config() == model.get_config()
+
+
+def test_add_refuses_non_layers_and_duplicates() -> None:
+    model = keras.Sequential()
+    with pytest.raises(ValueError, match="Only instances of `keras.Layer`"):
+        model.add("dense")
+    model.add(layers.Dense(2, name="same"))
+    with pytest.raises(ValueError, match="unique names"):
+        model.add(layers.Dense(2, name="same"))
+    with pytest.raises(ValueError, match="first layer"):
+        model.add(keras.Input((3,)))
+    assert model.pop().name == "same" and model.layers == []
+    with pytest.raises(TypeError, match="no layers"):
+        model.pop()
+
+
+def test_input_errors() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        keras.Input()
+    with pytest.raises(ValueError, match="both"):
+        keras.Input((3,), batch_shape=(None, 3))
+    assert keras.Input(5).shape == (None, 5)
+    assert keras.Input((2, 3), batch_size=8).shape == (8, 2, 3)
+
+
+def test_compile_catches_typos_with_suggestions() -> None:
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match="Did you mean `mse`"):
+        model.compile(optimizer="adam", loss="msee")
+    with pytest.raises(ValueError, match="Did you mean `accuracy`"):
+        model.compile(optimizer="adam", loss="mse", metrics=["accuracyy"])
+    with pytest.raises(ValueError, match="adam"):
+        model.compile(optimizer="adamm", loss="mse")
+    with pytest.raises(ValueError, match="custom Python functions"):
+        model.compile(optimizer="adam", loss=lambda y, p: (y - p) ** 2)
+    model.compile(optimizer="adam", loss="mse", metrics=["acc", "mae"])
+    assert model.compiled
+
+
+def test_compile_config_is_keras_format() -> None:
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9,
+                                                 nesterov=True),
+                  loss=keras.losses.MeanSquaredError(), metrics=["mae"], loss_weights=None)
+    config = json.loads(model.to_json())["compile_config"]
+    assert config["optimizer"]["class_name"] == "SGD"
+    assert config["optimizer"]["module"] == "keras.optimizers"
+    assert config["optimizer"]["config"]["momentum"] == 0.9
+    assert config["loss"]["class_name"] == "MeanSquaredError"
+    assert config["metrics"] == ["mae"]
+
+
+def test_functional_model_is_not_available_yet() -> None:
+    with pytest.raises(NotImplementedError, match="Sequential"):
+        keras.Model()
