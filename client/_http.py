@@ -136,17 +136,30 @@ class Connection:
         """GET raw bytes."""
         return self.request("GET", path).content
 
-    def events(self, job_id: str, last_event_id: int | None = None) -> Iterator[SSEEvent]:
-        """Follow a job's server-sent events; reconnects and resumes after drops."""
+    def events(self, job_id: str, last_event_id: int | None = None,
+               deadline: float | None = None) -> Iterator[SSEEvent]:
+        """Follow a job's server-sent events; reconnects and resumes (from the last
+        event seen) after drops and server restarts.
+
+        Raises:
+            TimeoutError: when `deadline` (a `time.monotonic()` value) passes first.
+        """
         last = last_event_id
         failures = 0
         while True:
             headers = {"Accept": "text/event-stream"}
             if last is not None:
                 headers["Last-Event-ID"] = str(last)
+            timeout = self._client.timeout
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"Job {job_id} did not finish in time; it goes on "
+                                       "running on the server.")
+                timeout = httpx.Timeout(timeout.connect, read=remaining)
             try:
                 with self._client.stream("GET", f"/v1/jobs/{job_id}/events",
-                                         headers=headers) as response:
+                                         headers=headers, timeout=timeout) as response:
                     if response.status_code >= 400:
                         response.read()
                         if response.status_code in RETRY_STATUSES and \
@@ -163,6 +176,14 @@ class Connection:
                         yield event
                         if event.type == "job_end":
                             return
+            except httpx.ReadTimeout as exc:
+                if deadline is not None and time.monotonic() >= deadline - 0.01:
+                    raise TimeoutError(f"Job {job_id} did not finish in time; it goes on "
+                                       "running on the server.") from exc
+                failures += 1
+                if failures > self.max_retries:
+                    raise errors.Timeout(f"No event from job {job_id} for too long.") from exc
+                self._sleep(failures)
             except httpx.TransportError as exc:
                 failures += 1
                 if failures > self.max_retries:

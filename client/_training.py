@@ -4,24 +4,44 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from client import _data, errors
 from client._history import History
+from client._http import Connection
 from client._progress import Progbar
+from client.jobs import Job
 
 if TYPE_CHECKING:
     from client.models import Model
 
+JOB_OPTIONS = ("priority", "queue", "time_limit", "max_attempts")
+"""horn's own keyword arguments of fit/evaluate/predict (besides `wait`)."""
 
-def _verbosity(verbose: Any) -> int:
+
+def verbosity(verbose: Any) -> int:
+    """Keras's `verbose` argument as 0, 1 or 2."""
     if verbose == "auto":
         return 1
-    if verbose in (0, 1, 2) and not isinstance(verbose, bool) or verbose in (True, False):
+    if verbose in (0, 1, 2):
         return int(verbose)
     raise ValueError(f"Expected `verbose` to be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+
+
+def job_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Check horn's job options (priority, queue, time_limit, max_attempts)."""
+    unknown = sorted(set(options) - set(JOB_OPTIONS))
+    if unknown:
+        raise ValueError(f"Unrecognized keyword arguments: {unknown}. horn adds only "
+                         f"`wait` and {list(JOB_OPTIONS)} to Keras's arguments.")
+    priority = options.get("priority", "normal")
+    if priority not in ("high", "normal", "low"):
+        raise ValueError("Expected `priority` to be 'high', 'normal' or 'low'. "
+                         f"Received: priority={priority!r}")
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _split_callbacks(callbacks: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -58,7 +78,7 @@ def _prepare(named: dict[str, Any]) -> dict[str, Any]:
 
 
 def _submit(model: Model, kind: str, args: dict[str, Any],
-            prepared: dict[str, dict[str, Any]]) -> str:
+            prepared: dict[str, dict[str, Any]], options: dict[str, Any]) -> str:
     conn = model._conn()
     model_id = model._ensure_remote()
     items = [item for group in prepared.values() for p in group.values()
@@ -70,23 +90,24 @@ def _submit(model: Model, kind: str, args: dict[str, Any],
             key = name if prefix == "" else f"{prefix}_{name}"
             data[key] = _data.refs(p)
     body = {"model_id": model_id, "kind": kind, "compile_config": model._compile_config,
-            "compile_id": model._compile_id, "args": args, "data": data}
+            "compile_id": model._compile_id, "args": args, "data": data, **options}
     job = conn.post("/v1/jobs", body, headers={"Idempotency-Key": uuid.uuid4().hex})
     return str(job["id"])
 
 
-class _Follower:
+class Follower:
     """Turns a job's events into progress bars and callback calls."""
 
-    def __init__(self, model: Model, job_id: str, verbose: int, callbacks: list[Any],
+    def __init__(self, conn: Connection, job_id: str, verbose: int, callbacks: list[Any],
                  params: dict[str, Any]) -> None:
-        self.model = model
+        self.conn = conn
         self.job_id = job_id
         self.verbose = verbose
         self.callbacks = callbacks
         self.params = params
         self.bar: Progbar | None = None
         self.end: dict[str, Any] | None = None
+        self._train_begun = False
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
@@ -95,25 +116,27 @@ class _Follower:
     def _new_bar(self, steps: int | None) -> None:
         self.bar = Progbar(steps, verbose=self.verbose) if self.verbose else None
 
-    def run(self) -> dict[str, Any]:
-        conn = self.model._conn()
-        try:
-            for event in conn.events(self.job_id):
-                self.handle(event.type, event.data)
-        except KeyboardInterrupt:
-            print(f"\nhorn: stopped following job {self.job_id}; it goes on running on the "
-                  "server.", file=sys.stderr)
-            raise
+    def run(self, deadline: float | None = None) -> dict[str, Any]:
+        """Follow the events to the job's end; returns the `job_end` event's data."""
+        for event in self.conn.events(self.job_id, deadline=deadline):
+            self.handle(event.type, event.data)
         if self.end is None:  # pragma: no cover - the stream always ends with job_end
             raise errors.HornError(f"The event stream of job {self.job_id} ended early.")
         return self.end
 
     def handle(self, type_: str, data: dict[str, Any]) -> None:
+        """React to one event."""
         if type_ == "train_begin":
             self.params.update(data.get("params") or {})
-            for callback in self.callbacks:
-                callback.set_params(dict(self.params))
-            self._call("on_train_begin", {})
+            if not self._train_begun:  # a resumed attempt begins again: say it once
+                self._train_begun = True
+                for callback in self.callbacks:
+                    callback.set_params(dict(self.params))
+                self._call("on_train_begin", {})
+        elif type_ == "resumed" and self.verbose:
+            print(f"horn: job {self.job_id} resumed at epoch {int(data['epoch']) + 1} "
+                  f"(attempt {data.get('attempt')}) after its worker was lost.",
+                  file=sys.stderr, flush=True)
         elif type_ == "epoch_begin":
             epoch = int(data["epoch"])
             self._new_bar(self.params.get("steps"))
@@ -124,13 +147,7 @@ class _Follower:
             self._new_bar(data.get("steps"))
             self._call("on_test_begin" if type_ == "test_begin" else "on_predict_begin", {})
         elif type_ == "batch_end":
-            logs = _floats(data.get("logs"))
-            step = int(data["step"])
-            if self.bar is not None and self.verbose == 1:
-                self.bar.update(step, logs, float(data.get("elapsed", 0.0)))
-            hook = {"train": "on_train_batch_end", "test": "on_test_batch_end",
-                    "predict": "on_predict_batch_end"}[data.get("phase", "train")]
-            self._call(hook, step - 1, logs)
+            self._batch_end(data)
         elif type_ == "epoch_end":
             logs = _floats(data.get("logs"))
             steps = data.get("steps") or self.params.get("steps")
@@ -139,28 +156,34 @@ class _Follower:
                 self.bar.update(int(steps or 0), logs, float(data.get("elapsed", 0.0)),
                                 finalize=True)
             self._call("on_epoch_end", int(data["epoch"]), logs)
-        elif type_ == "test_end":
+        elif type_ in ("test_end", "predict_end"):
             logs = _floats(data.get("logs"))
             if self.bar is not None:
                 self.bar.update(int(self.bar.target or 0), logs,
                                 float(data.get("elapsed", 0.0)), finalize=True)
-            self._call("on_test_end", logs)
-        elif type_ == "predict_end":
-            if self.bar is not None:
-                self.bar.update(int(self.bar.target or 0), {},
-                                float(data.get("elapsed", 0.0)), finalize=True)
-            self._call("on_predict_end", {})
+            self._call("on_test_end" if type_ == "test_end" else "on_predict_end",
+                       logs if type_ == "test_end" else {})
         elif type_ == "train_end":
             self._call("on_train_end", _floats(data.get("logs")))
         elif type_ == "job_end":
             self.end = data
+
+    def _batch_end(self, data: dict[str, Any]) -> None:
+        logs = _floats(data.get("logs"))
+        step = int(data["step"])
+        if self.bar is not None and self.verbose == 1:
+            self.bar.update(step, logs, float(data.get("elapsed", 0.0)))
+        hook = {"train": "on_train_batch_end", "test": "on_test_batch_end",
+                "predict": "on_predict_batch_end"}[data.get("phase", "train")]
+        self._call(hook, step - 1, logs)
 
 
 def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
     return {k: float(v) for k, v in (logs or {}).items()}
 
 
-def _finish(model: Model, job_id: str, end: dict[str, Any]) -> dict[str, Any]:
+def outcome(job_id: str, end: dict[str, Any]) -> dict[str, Any]:
+    """The result of a finished job, or the exception it ended with."""
     status = end.get("status")
     if status == "succeeded":
         return dict(end.get("result") or {})
@@ -169,47 +192,21 @@ def _finish(model: Model, job_id: str, end: dict[str, Any]) -> dict[str, Any]:
     raise errors.job_failed(job_id, end.get("error"))
 
 
-def _attach(model: Model, callbacks: list[Any]) -> None:
-    for callback in callbacks:
-        callback.set_model(model)
-
-
-def fit(model: Model, x: Any, y: Any, sample_weight: Any, validation_data: Any,
-        args: dict[str, Any], verbose: Any, callbacks: list[Any]) -> History:
-    """`Model.fit` on the worker."""
-    level = _verbosity(verbose)
-    local, remote = _split_callbacks(callbacks)
-    history = History()
-    local.append(history)
-    _attach(model, local)
-    vx, vy, vw = _unpack_validation(validation_data)
-    prepared = {"": _prepare({"x": x, "y": y, "sample_weight": sample_weight})}
-    if vx is not None:
-        prepared["validation"] = _prepare({"x": vx, "y": vy, "sample_weight": vw})
-    job_id = _submit(model, "fit", {**args, "callbacks": remote}, prepared)
-    params: dict[str, Any] = {"verbose": verbose, "epochs": args["epochs"]}
-    end = _Follower(model, job_id, level, local, params).run()
-    result = _finish(model, job_id, end)
+def history_from(result: dict[str, Any], verbose: Any, job_id: str,
+                 history: History | None = None) -> History:
+    """The `History` of a finished fit, as Keras builds it."""
+    history = history or History()
     history.history = {k: [float(v) for v in values]
                        for k, values in result.get("history", {}).items()}
     history.epoch = [int(e) for e in result.get("epoch", [])]
     history.params = {"verbose": verbose, **{k: v for k, v in result.get("params", {}).items()
                                              if k != "verbose"}}
     history.job_id = job_id  # type: ignore[attr-defined]
-    model.history = history
     return history
 
 
-def evaluate(model: Model, x: Any, y: Any, sample_weight: Any, args: dict[str, Any],
-             verbose: Any, callbacks: list[Any], return_dict: bool) -> Any:
-    """`Model.evaluate` on the worker."""
-    level = _verbosity(verbose)
-    local, _ = _split_callbacks(callbacks)
-    _attach(model, local)
-    prepared = {"": _prepare({"x": x, "y": y, "sample_weight": sample_weight})}
-    job_id = _submit(model, "evaluate", args, prepared)
-    end = _Follower(model, job_id, level, local, {"verbose": verbose}).run()
-    result = _finish(model, job_id, end)
+def evaluate_result(result: dict[str, Any], return_dict: bool) -> Any:
+    """What `evaluate` returns: the loss, `[loss, metrics...]`, or a dict."""
     logs = _floats(result.get("logs"))
     if return_dict:
         return logs
@@ -217,17 +214,8 @@ def evaluate(model: Model, x: Any, y: Any, sample_weight: Any, args: dict[str, A
     return values[0] if len(values) == 1 else values
 
 
-def predict(model: Model, x: Any, args: dict[str, Any], verbose: Any,
-            callbacks: list[Any]) -> Any:
-    """`Model.predict` on the worker."""
-    level = _verbosity(verbose)
-    local, _ = _split_callbacks(callbacks)
-    _attach(model, local)
-    prepared = {"": _prepare({"x": x})}
-    job_id = _submit(model, "predict", args, prepared)
-    end = _Follower(model, job_id, level, local, {"verbose": verbose}).run()
-    result = _finish(model, job_id, end)
-    conn = model._conn()
+def predict_result(conn: Connection, result: dict[str, Any]) -> Any:
+    """What `predict` returns: the predictions downloaded as NumPy arrays."""
 
     def fetch(ref: Any) -> Any:
         if isinstance(ref, str):
@@ -238,3 +226,75 @@ def predict(model: Model, x: Any, args: dict[str, Any], verbose: Any,
 
     outputs = fetch(result["outputs"])
     return outputs if not isinstance(outputs, np.ndarray) else np.asarray(outputs)
+
+
+def default_result(conn: Connection, kind: str, job_id: str, result: dict[str, Any],
+                   params: dict[str, Any]) -> Any:
+    """The result of a re-attached job (no local model): as the blocking call's."""
+    if kind == "fit":
+        return history_from(result, params.get("verbose", "auto"), job_id)
+    if kind == "evaluate":
+        return evaluate_result(result, return_dict=False)
+    return predict_result(conn, result)
+
+
+def _run(model: Model, kind: str, args: dict[str, Any], prepared: dict[str, Any],
+         options: dict[str, Any], verbose: Any, callbacks: list[Any],
+         finish: Callable[[str, dict[str, Any]], Any]) -> Any:
+    wait = options.pop("wait", True)
+    options = job_options(options)
+    level = verbosity(verbose)
+    job_id = _submit(model, kind, args, prepared, options)
+    job = Job(job_id, kind, connection=model._conn(), model=model, verbose=level,
+              callbacks=callbacks, finish=finish)
+    if not wait:
+        return job
+    return job._wait_interactively()
+
+
+def fit(model: Model, x: Any, y: Any, sample_weight: Any, validation_data: Any,
+        args: dict[str, Any], verbose: Any, callbacks: list[Any],
+        options: dict[str, Any]) -> Any:
+    """`Model.fit` on the worker: a `History`, or a `Job` with `wait=False`."""
+    verbosity(verbose)
+    local, remote = _split_callbacks(callbacks)
+    history = History()
+    local.append(history)
+    for callback in local:
+        callback.set_model(model)
+    vx, vy, vw = _unpack_validation(validation_data)
+    prepared = {"": _prepare({"x": x, "y": y, "sample_weight": sample_weight})}
+    if vx is not None:
+        prepared["validation"] = _prepare({"x": vx, "y": vy, "sample_weight": vw})
+
+    def finish(job_id: str, result: dict[str, Any]) -> History:
+        done = history_from(result, verbose, job_id, history)
+        model.history = done
+        return done
+
+    return _run(model, "fit", {**args, "callbacks": remote}, prepared, options, verbose,
+                local, finish)
+
+
+def evaluate(model: Model, x: Any, y: Any, sample_weight: Any, args: dict[str, Any],
+             verbose: Any, callbacks: list[Any], return_dict: bool,
+             options: dict[str, Any]) -> Any:
+    """`Model.evaluate` on the worker."""
+    local, _ = _split_callbacks(callbacks)
+    for callback in local:
+        callback.set_model(model)
+    prepared = {"": _prepare({"x": x, "y": y, "sample_weight": sample_weight})}
+    return _run(model, "evaluate", args, prepared, options, verbose, local,
+                lambda _, result: evaluate_result(result, return_dict))
+
+
+def predict(model: Model, x: Any, args: dict[str, Any], verbose: Any,
+            callbacks: list[Any], options: dict[str, Any]) -> Any:
+    """`Model.predict` on the worker."""
+    local, _ = _split_callbacks(callbacks)
+    for callback in local:
+        callback.set_model(model)
+    prepared = {"": _prepare({"x": x})}
+    conn = model._conn()
+    return _run(model, "predict", args, prepared, options, verbose, local,
+                lambda _, result: predict_result(conn, result))

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from client._objects import build_namespace, missing_attribute
+from client._namespace import install_namespace, missing_attribute
 
 Logs = dict[str, Any] | None
 
@@ -150,9 +150,7 @@ class LambdaCallback(Callback):
                 setattr(self, hook, fn)
 
 
-__all__ = sorted(
-    {*build_namespace("callbacks", globals(), extra_bases=(Callback,)), "Callback"}
-)
+__all__ = install_namespace("callbacks", globals(), extra=["Callback"], extra_bases=(Callback,))
 
 
 def __getattr__(name: str) -> Any:

@@ -8,36 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import Constraint as Constraint
-from client._objects import build_namespace, missing_attribute
-from client._objects import deserialize as _deserialize
-from client._objects import get as _get
-from client._objects import serialize as _serialize
+from client._bases import Constraint as Constraint
+from client._namespace import install_namespace, missing_attribute
 
-__all__ = sorted(
-    [
-        *build_namespace("constraints", globals()),
-        "Constraint",
-        "deserialize",
-        "get",
-        "serialize",
-    ]
-)
-
-
-def serialize(obj: Any) -> Any:
-    """Serialize a constraint like ``keras.constraints.serialize``."""
-    return _serialize(obj)
-
-
-def deserialize(config: Any) -> Any:
-    """Rebuild a constraint from its serialized form, like ``keras.constraints.deserialize``."""
-    return _deserialize(config, "constraints")
-
-
-def get(identifier: Any) -> Any:
-    """Resolve a constraint identifier (name, dict, object), like ``keras.constraints.get``."""
-    return _get(identifier, "constraints")
+__all__ = install_namespace("constraints", globals())
 
 
 def __getattr__(name: str) -> Any:

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import Layer, build_namespace, missing_attribute
-from client._objects import deserialize as _deserialize
-from client._objects import serialize as _serialize
+from client._bases import Layer as Layer
+from client._namespace import install_namespace, missing_attribute
 
 
 class _InputLayerBase(Layer):
@@ -60,28 +59,7 @@ class _InputLayerBase(Layer):
         }
 
 
-__all__ = sorted(
-    [
-        *build_namespace("layers", globals(), overrides={"InputLayer": _InputLayerBase}),
-        "Layer",
-        "deserialize",
-        "serialize",
-    ]
-)
-
-
-def serialize(layer: Any) -> Any:
-    """Serialize a layer like ``keras.layers.serialize``.
-
-    Returns:
-        ``{"module": "keras.layers", "class_name", "config", "registered_name": None}``.
-    """
-    return _serialize(layer)
-
-
-def deserialize(config: Any) -> Any:
-    """Rebuild a layer from its serialized dict, like ``keras.layers.deserialize``."""
-    return _deserialize(config, "layers")
+__all__ = install_namespace("layers", globals(), overrides={"InputLayer": _InputLayerBase})
 
 
 def __getattr__(name: str) -> Any:

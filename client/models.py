@@ -184,14 +184,20 @@ class Model:
             class_weight: dict[int, float] | None = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
             validation_steps: int | None = None, validation_batch_size: int | None = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, *, wait: bool = True, **job_options: Any) -> Any:
         """Train the model on the horn worker, as `keras.Model.fit`.
 
         Prints Keras's progress bar from the worker's events and calls your callbacks'
         `on_epoch_end(epoch, logs)` (and friends) in this process.
 
+        horn adds keyword arguments of its own: `wait=False` returns a `client.jobs.Job`
+        at once instead of waiting; `priority` (`"high"`, `"normal"`, `"low"`), `queue`
+        (a named queue, e.g. `"gpu-a100"`), `time_limit` (seconds of wall time) and
+        `max_attempts` (how many lost workers the job survives) schedule the job.
+
         Returns:
-            A `History` whose `.history`, `.epoch` and `.params` are Keras's.
+            A `History` whose `.history`, `.epoch` and `.params` are Keras's (a `Job`
+            with `wait=False`).
 
         Raises:
             ValueError: bad arguments or data (before anything is sent), or a job that
@@ -207,34 +213,40 @@ class Model:
                 "class_weight": {str(int(k)): float(v) for k, v in class_weight.items()}
                 if class_weight else None}
         return _training.fit(self, x, y, sample_weight, validation_data, args,
-                             verbose, list(callbacks or []))
+                             verbose, list(callbacks or []), {"wait": wait, **job_options})
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
                  callbacks: Iterable[Any] | None = None, return_dict: bool = False,
-                 **kwargs: Any) -> Any:
+                 *, wait: bool = True, **kwargs: Any) -> Any:
         """Compute the loss and metrics on the horn worker, as `keras.Model.evaluate`.
+
+        Takes horn's `wait`, `priority`, `queue`, `time_limit` and `max_attempts` like
+        `fit`.
 
         Returns:
             The loss (a float) when there are no metrics, else the list
             `[loss, metric, ...]`; a dict when `return_dict=True`.
         """
-        if kwargs:
-            raise ValueError(f"Arguments not recognized: {kwargs}")
         self._require_compiled("evaluate")
         return _training.evaluate(self, x, y, sample_weight,
                                   {"batch_size": batch_size, "steps": steps},
-                                  verbose, list(callbacks or []), return_dict)
+                                  verbose, list(callbacks or []), return_dict,
+                                  {"wait": wait, **kwargs})
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
-                steps: int | None = None, callbacks: Iterable[Any] | None = None) -> Any:
+                steps: int | None = None, callbacks: Iterable[Any] | None = None, *,
+                wait: bool = True, **job_options: Any) -> Any:
         """Run the model on `x` on the horn worker, as `keras.Model.predict`.
+
+        Takes horn's `wait`, `priority`, `queue`, `time_limit` and `max_attempts` like
+        `fit`.
 
         Returns:
             NumPy array(s) of predictions.
         """
         return _training.predict(self, x, {"batch_size": batch_size, "steps": steps},
-                                 verbose, list(callbacks or []))
+                                 verbose, list(callbacks or []), {"wait": wait, **job_options})
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:

@@ -8,36 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import Regularizer as Regularizer
-from client._objects import build_namespace, missing_attribute
-from client._objects import deserialize as _deserialize
-from client._objects import get as _get
-from client._objects import serialize as _serialize
+from client._bases import Regularizer as Regularizer
+from client._namespace import install_namespace, missing_attribute
 
-__all__ = sorted(
-    [
-        *build_namespace("regularizers", globals()),
-        "Regularizer",
-        "deserialize",
-        "get",
-        "serialize",
-    ]
-)
-
-
-def serialize(obj: Any) -> Any:
-    """Serialize a regularizer like ``keras.regularizers.serialize``."""
-    return _serialize(obj)
-
-
-def deserialize(config: Any) -> Any:
-    """Rebuild a regularizer from its serialized form, like ``keras.regularizers.deserialize``."""
-    return _deserialize(config, "regularizers")
-
-
-def get(identifier: Any) -> Any:
-    """Resolve a regularizer identifier (name, dict, object), like ``keras.regularizers.get``."""
-    return _get(identifier, "regularizers")
+__all__ = install_namespace("regularizers", globals())
 
 
 def __getattr__(name: str) -> Any:

@@ -195,7 +195,15 @@ class JobCreate(_Strict):
     )
     args: dict[str, Any] = Field(default_factory=dict)
     data: JobData
-    queue: str | None = Field(default=None, max_length=100)
+    queue: str | None = Field(default=None, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$",
+                              description="Named queue (e.g. hardware: 'gpu-a100')")
+    priority: Literal["high", "normal", "low"] = "normal"
+    max_attempts: int = Field(default=3, ge=1, le=20,
+                              description="Attempts before the job fails (a lost worker "
+                              "costs one)")
+    time_limit: int | None = Field(default=None, ge=1, le=30 * 24 * 3600,
+                                   description="Seconds of wall time one attempt may run; "
+                                   "then the job checkpoints and fails cleanly")
 
 
 class JobPublic(BaseModel):
@@ -207,7 +215,11 @@ class JobPublic(BaseModel):
     owner: str
     status: JobStatus
     attempt: int
+    max_attempts: int
     queue: str
+    priority: str
+    cancel_requested: bool
+    time_limit: int | None = None
     args: dict[str, Any]
     result: dict[str, Any] | None = None
     error: JobError | None = None
@@ -239,6 +251,7 @@ EventType = Literal[
     "predict_begin",
     "predict_end",
     "train_end",
+    "cancel_requested",
     "job_end",
 ]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,9 +32,9 @@ def _server_command(host: str, port: int) -> list[str]:
 
 
 def _worker_command(concurrency: int, queues: str, loglevel: str,
-                    quiet: bool = False) -> list[str]:
+                    quiet: bool = False, hostname: str = "horn@%h") -> list[str]:
     return [sys.executable, "-m", "celery", *(["--quiet"] if quiet else []),
-            "-A", "worker.app", "worker", "--hostname", "horn@%h",
+            "-A", "worker.app", "worker", "--hostname", hostname,
             "--pool", "prefork", "--concurrency", str(concurrency), "-Q", queues,
             "--without-mingle", "--without-gossip", "--loglevel", loglevel]
 
@@ -51,18 +53,83 @@ def cmd_server(args: argparse.Namespace) -> int:
     """`horn server`: the API server alone (uvicorn)."""
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
-    if not _is_loopback(host):
-        _refuse_public_bind(host)
+    _check_bind(host)
     os.execv(sys.executable, _server_command(host, port))
     return 0  # pragma: no cover - execv does not return
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """`horn worker`: a Celery worker (one job at a time per child)."""
+    """`horn worker`: Celery workers, one per GPU (`--gpus`), one job at a time each.
+
+    With one process to run, it becomes that Celery worker; with several (one per
+    GPU), it supervises them: a signal is passed on to all, and when one exits the
+    others are stopped, so that a container restarts as a whole.
+    """
+    from worker.gpus import detect_gpus, plan_workers
+
     settings = get_settings()
-    os.execv(sys.executable,
-             _worker_command(args.concurrency, args.queues or settings.queue, args.loglevel))
-    return 0  # pragma: no cover
+    gpus = args.gpus or settings.worker_gpus
+    detected = detect_gpus(os.environ) if gpus.strip().lower() in ("", "all") else []
+    try:
+        slots = plan_workers(gpus, detected, settings.distribute,
+                             settings.worker_metrics_port)
+    except ValueError as exc:
+        raise SystemExit(f"horn worker: {exc}") from None
+    queues = celery_queues(args.queues or settings.queue)
+    node = socket.gethostname()
+    print(json.dumps({"event": "worker_plan", "gpus": gpus, "detected": detected,
+                      "distribute": settings.distribute or "none",
+                      "workers": [{"hostname": s.hostname.replace("%h", node), **s.env}
+                                  for s in slots]}), file=sys.stderr, flush=True)
+    commands = [(_worker_command(args.concurrency, queues, args.loglevel,
+                                 hostname=slot.hostname),
+                 dict(os.environ, **slot.env,
+                      HORN_WORKER_HOSTNAME=slot.hostname.replace("%h", node)))
+                for slot in slots]
+    if len(commands) == 1:
+        command, env = commands[0]
+        os.execve(sys.executable, command, env)
+    return _supervise(commands)
+
+
+def _supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
+    """Run the worker processes until a signal or until one of them exits."""
+    procs = [subprocess.Popen(command, env=env) for command, env in commands]
+    received: list[int] = []
+
+    def forward(signum: int, _: object) -> None:
+        received.append(signum)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    code = 0
+    while all(proc.poll() is None for proc in procs):
+        time.sleep(0.2)
+    if not received:
+        failed = next(proc for proc in procs if proc.returncode is not None)
+        code = failed.returncode or 1
+        print(f"horn: a worker process exited with {failed.returncode}; stopping the "
+              "others.", file=sys.stderr, flush=True)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+    for proc in procs:
+        proc.wait()  # a warm shutdown lets a running job stop cleanly
+    return code
+
+
+def celery_queues(names: str) -> str:
+    """The Celery queues behind comma-separated named queues, high priority first."""
+    from schemas.queues import check_queue_name, expand_queues
+
+    try:
+        named = [check_queue_name(n.strip()) for n in names.split(",") if n.strip()]
+    except ValueError as exc:
+        raise SystemExit(f"horn worker: {exc}") from None
+    return ",".join(expand_queues(named))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -70,8 +137,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     file-system broker under the data directory. Ctrl-C stops both."""
     data_dir = Path(args.data_dir or get_settings().data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    if not _is_loopback(args.host):
-        _refuse_public_bind(args.host)
+    _check_bind(args.host)
     env = dict(os.environ, HORN_DATA_DIR=str(data_dir))
     env.setdefault("HORN_DATABASE_URL", f"sqlite:///{data_dir / 'horn.db'}")
     env.setdefault("HORN_BROKER_URL", "filesystem://localhost//")
@@ -81,8 +147,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if migrate.returncode != 0:
         return migrate.returncode
     procs = [
-        subprocess.Popen(_worker_command(1, env.get("HORN_QUEUE", "horn"), "WARNING",
-                                         quiet=True), env=env),
+        subprocess.Popen(_worker_command(1, celery_queues(env.get("HORN_QUEUE", "horn")),
+                                         "WARNING", quiet=True), env=env),
         subprocess.Popen(_server_command(args.host, args.port), env=env),
     ]
     print(f"horn is up: http://{args.host}:{args.port} (API docs at /docs), "
@@ -114,11 +180,24 @@ def cmd_up(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_bind(host: str) -> None:
+    """Refuse a non-loopback address unless HORN_ALLOW_UNAUTHENTICATED_BIND is set."""
+    if _is_loopback(host):
+        return
+    if not get_settings().allow_unauthenticated_bind:
+        _refuse_public_bind(host)
+    print(f"horn: listening on {host} without authentication "
+          "(HORN_ALLOW_UNAUTHENTICATED_BIND=1): publish this port only to 127.0.0.1 of "
+          "the host or behind an authenticating proxy.", file=sys.stderr, flush=True)
+
+
 def _refuse_public_bind(host: str) -> None:
     raise SystemExit(
         f"horn: refusing to listen on {host}: this version has no authentication, so any "
         "machine that reaches this address could submit jobs. Bind to 127.0.0.1 (the "
-        "default) and put an authenticating proxy in front if others must reach it."
+        "default) and put an authenticating proxy in front if others must reach it. "
+        "In a container whose port is published only to 127.0.0.1 of the host (or "
+        "behind such a proxy), set HORN_ALLOW_UNAUTHENTICATED_BIND=1."
     )
 
 
@@ -148,7 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int, default=1,
-                        help="jobs at once (one per GPU); default 1")
+                        help="jobs at once per worker process; default 1")
+    worker.add_argument("--gpus", help="all (one worker process per visible GPU; one CPU "
+                        "worker when there is none), none (CPU only), or ids such as 0,1 "
+                        "(default HORN_WORKER_GPUS, all)")
     worker.add_argument("--queues", help="comma-separated queues (default HORN_QUEUE)")
     worker.add_argument("--loglevel", default="INFO")
     worker.set_defaults(func=cmd_worker)

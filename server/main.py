@@ -12,8 +12,10 @@ from server.api.main import api_router
 from server.api.routes import health
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
+from server.metrics import install_metrics
 from server.queue import make_sender
-from server.store.blobs import BlobStore
+from server.reaper import Reaper
+from server.store.blobs import make_blob_store
 from server.store.db import make_engine
 from server.store.migrate import check_schema
 
@@ -28,9 +30,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.resolved_database_url())
     check_schema(engine)
 
+    sender = make_sender(settings)
+    reaper = Reaper(settings, engine, sender)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reaper.start()
         yield
+        reaper.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -41,9 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.blob_store = BlobStore(settings.resolved_blob_dir())
-    app.state.sender = make_sender(settings)
+    app.state.blob_store = make_blob_store(settings)
+    app.state.sender = sender
+    app.state.reaper = reaper
     install_error_handlers(app)
+    install_metrics(app)
     app.include_router(health.router)
     app.include_router(api_router)
     return app

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
+from schemas.queues import queue_for
 from server.core.config import Settings
+from server.store.tables import JobRow
 
 RUN_JOB_TASK = "horn.run_job"
 """The name of the worker's task; the message carries only the job id."""
@@ -19,12 +23,25 @@ def make_sender(settings: Settings) -> Celery:
         broker_transport_options=settings.broker_transport_options(),
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
+        broker_connection_timeout=3,
+        broker_connection_max_retries=2,
     )
     return app
 
 
-def enqueue(sender: Celery, job_id: str, queue: str) -> None:
-    """Send the job's task. Call only after the job row is committed."""
-    sender.send_task(RUN_JOB_TASK, args=[job_id], queue=queue, retry=True,
-                     retry_policy={"max_retries": 3, "interval_start": 0.2,
-                                   "interval_step": 0.5})
+HARD_LIMIT_GRACE = 120
+"""Seconds between a job's soft time limit (checkpoint, fail cleanly) and the hard kill."""
+
+
+def send_job(sender: Celery, job: JobRow) -> None:
+    """Send the job's task to its queue. Call only after the job row is committed.
+
+    The message carries only the job id; the worker re-reads everything else.
+    """
+    options: dict[str, Any] = {}
+    if job.time_limit:
+        options = {"soft_time_limit": job.time_limit,
+                   "time_limit": job.time_limit + HARD_LIMIT_GRACE}
+    sender.send_task(RUN_JOB_TASK, args=[job.id], queue=queue_for(job.queue, job.priority),
+                     retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                               "interval_step": 0.5}, **options)

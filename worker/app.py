@@ -56,3 +56,70 @@ def _warm_child(**_: object) -> None:
     from worker import runtime
 
     runtime.warm_up()
+
+
+@signals.celeryd_init.connect
+def _prepare_metrics(**_: object) -> None:
+    """In the worker's parent, before anything imports prometheus_client."""
+    from worker import metrics
+
+    metrics.prepare(settings.worker_metrics_port)
+
+
+@signals.setup_logging.connect
+def _setup_logging(loglevel: object = None, **_: object) -> None:
+    """Structured (JSON) or text logs, every line tagged with the current job id."""
+    from worker.logs import configure_logging
+
+    configure_logging(settings.log_format, loglevel if isinstance(loglevel, (int, str))
+                      else "INFO")
+
+
+@signals.worker_ready.connect
+def _worker_ready(sender: object = None, **_: object) -> None:
+    """In the parent once the pool runs: serve metrics, say who and where we are."""
+    from worker import metrics
+
+    metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
+    log.info("worker started", extra={
+        "event": "worker_started", "hostname": getattr(sender, "hostname", None),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "metrics_port": settings.worker_metrics_port or None})
+
+
+@signals.task_prerun.connect
+def _task_prerun(task_id: str = "", args: object = None, **_: object) -> None:
+    """In the child: tag log lines with the job id, count the job as running."""
+    from worker import logs, metrics
+
+    job_id = args[0] if isinstance(args, (list, tuple)) and args else None
+    logs.set_job_id(str(job_id) if job_id is not None else None)
+    metrics.job_started(task_id)
+
+
+@signals.task_postrun.connect
+def _task_postrun(task_id: str = "", args: object = None, **_: object) -> None:
+    """In the child: count the job by its outcome, stop tagging log lines."""
+    from worker import logs, metrics
+
+    job_id = args[0] if isinstance(args, (list, tuple)) and args else None
+    try:
+        metrics.job_ended(task_id, str(job_id) if job_id is not None else None)
+    finally:
+        logs.set_job_id(None)
+
+
+@signals.task_failure.connect
+def _task_failure(**_: object) -> None:
+    from worker import metrics
+
+    metrics.task_failed()
+
+
+@signals.worker_process_shutdown.connect
+def _child_exits(**_: object) -> None:
+    """Drop the exiting child's live gauges from the summed metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())

@@ -1,20 +1,39 @@
-"""Publishing a job's progress: events and metrics into the database, lease renewal.
+"""Publishing a job's progress: events, metrics and checkpoints into the database.
+
+Every write also renews the job's lease and checks that this worker still holds it,
+in the same transaction: a worker whose job was taken over (its lease expired) writes
+nothing more and is told to stop. When the database is unreachable, writes wait in
+memory, in order, and go out with the next write that succeeds: training goes on.
 
 No Keras here, so the sink can be used (and tested) without TensorFlow.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from server.store import jobs as store
 from server.store.db import transaction
 from server.store.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[Session], None]
+T = TypeVar("T")
+
+
+class LeaseLost(RuntimeError):
+    """Another worker now holds this job: stop without writing anything more."""
 
 
 def clean_logs(logs: dict[str, Any] | None) -> dict[str, float | str]:
@@ -30,34 +49,129 @@ def clean_logs(logs: dict[str, Any] | None) -> dict[str, float | str]:
     return cleaned
 
 
+def retry_db(operation: Callable[[], T], seconds: float) -> T:
+    """Run a database operation, retrying for up to `seconds` while the database is
+    unreachable (it may be restarting)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.5
+    while True:
+        try:
+            return operation()
+        except (OperationalError, DBAPIError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unreachable, retrying in %.1f s: %s", delay,
+                        str(exc).splitlines()[0])
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 class EventSink:
-    """Writes one job's events and metrics; renews its lease while it runs."""
+    """Writes one attempt's events, metrics and checkpoints; holds its lease."""
+
+    RETRY_AFTER = 2.0
+    """Seconds the training thread waits before trying an unreachable database again."""
 
     def __init__(self, engine: Engine, job_id: str, worker: str, lease_seconds: int) -> None:
         self.engine = engine
         self.job_id = job_id
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
-        self._renew_every = max(1.0, lease_seconds / 3)
-        self._last_renewal = time.monotonic()
+        self.lost = False
+        self._pending: list[Write] = []
+        self._checkpoint: tuple[int, int, dict[str, Any], bytes] | None = None
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """Writes waiting for the database."""
+        return len(self._pending) + (self._checkpoint is not None)
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
-        """Append one event (and renew the lease when it is due)."""
-        with transaction(self.engine) as session:
-            store.add_event(session, self.job_id, type_, data)
-            self._maybe_renew(session)
+        """Append one event."""
+        self._write(lambda s: store.add_event(s, self.job_id, type_, data))
 
     def epoch_end(self, epoch: int, logs: dict[str, float | str], data: dict[str, Any],
-                  step: int | None) -> None:
-        """Record the metrics of a finished epoch and its event, in one transaction."""
+                  step: int | None, checkpoint: tuple[int, dict[str, Any], bytes] | None
+                  ) -> None:
+        """Record a finished epoch: its checkpoint, metrics and event, atomically."""
         numeric = {k: float(v) for k, v in logs.items()}
-        with transaction(self.engine) as session:
-            store.add_epoch_metrics(session, self.job_id, epoch, numeric, step, utcnow())
-            store.add_event(session, self.job_id, "epoch_end", data)
-            self._maybe_renew(session)
+        when = utcnow()
 
-    def _maybe_renew(self, session: Any) -> None:
-        now = time.monotonic()
-        if now - self._last_renewal >= self._renew_every:
-            store.renew_lease(session, self.job_id, self.worker, self.lease)
-            self._last_renewal = now
+        def write(session: Session) -> None:
+            store.add_epoch_metrics(session, self.job_id, epoch, numeric, step, when)
+            store.add_event(session, self.job_id, "epoch_end", data)
+
+        with self._lock:
+            if checkpoint is not None:  # only the newest one matters
+                attempt, history, blob = checkpoint
+                self._checkpoint = (attempt, epoch, history, blob)
+        self._write(write, force=True)
+
+    def heartbeat(self) -> tuple[bool, bool] | None:
+        """Renew the lease (flushing waiting writes); returns (still ours, cancel
+        requested), or None when the database cannot be reached."""
+        if not self.flush():
+            return None
+        try:
+            with transaction(self.engine) as session:
+                return store.job_control(session, self.job_id, self.worker)
+        except (OperationalError, DBAPIError):
+            return None
+
+    def cancel_flag(self) -> bool:
+        """Whether the job's owner asked to cancel it (False if the database is down)."""
+        try:
+            with transaction(self.engine) as session:
+                return store.cancel_requested(session, self.job_id)
+        except (OperationalError, DBAPIError):
+            return False
+
+    def flush(self) -> bool:
+        """Try to write what is waiting; False if the database is unreachable."""
+        with self._lock:
+            if self.lost:
+                raise LeaseLost(self.job_id)
+            writes, checkpoint = list(self._pending), self._checkpoint
+            try:
+                with transaction(self.engine) as session:
+                    if not store.renew_lease(session, self.job_id, self.worker, self.lease):
+                        self.lost = True
+                    else:
+                        for write in writes:
+                            write(session)
+                        if checkpoint is not None:
+                            attempt, epoch, history, blob = checkpoint
+                            store.save_checkpoint(session, self.job_id, attempt, epoch,
+                                                  history, blob)
+            except (OperationalError, DBAPIError) as exc:
+                self._retry_at = time.monotonic() + self.RETRY_AFTER
+                log.warning("database unreachable, %d write(s) kept in memory: %s",
+                            len(writes), str(exc).splitlines()[0])
+                return False
+            del self._pending[:len(writes)]
+            if self._checkpoint is checkpoint:
+                self._checkpoint = None
+            if self.lost:
+                self._pending.clear()
+                raise LeaseLost(self.job_id)
+            return True
+
+    def flush_until(self, seconds: float) -> bool:
+        """Keep trying to flush for up to `seconds` (the database may come back)."""
+        deadline = time.monotonic() + seconds
+        delay = 0.5
+        while True:
+            if self.flush():
+                return True
+            if time.monotonic() + delay > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _write(self, write: Write, force: bool = False) -> None:
+        with self._lock:
+            self._pending.append(write)
+        if force or time.monotonic() >= self._retry_at:
+            self.flush()

@@ -7,24 +7,40 @@ from typing import Any
 
 import keras
 
+from worker import runtime
 from worker.events import EventSink, clean_logs
+from worker.heartbeat import Heartbeat
 
 
 class ProgressCallback(keras.callbacks.Callback):
-    """Publishes batch progress (throttled), epoch ends with metrics, and phase changes.
+    """Publishes batch progress (throttled), epoch ends with metrics and a checkpoint,
+    and phase changes; stops training within a batch when the heartbeat says so
+    (cancelled, out of time, or the job taken over by another worker).
 
     Batch events carry the number of finished steps and the seconds since the phase
     began, so the SDK can draw Keras's progress bar with the worker's own timing.
     """
 
-    def __init__(self, sink: EventSink, interval: float) -> None:
+    def __init__(self, sink: EventSink, interval: float, heartbeat: Heartbeat | None = None,
+                 attempt: int = 1, prior: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.sink = sink
         self.interval = interval
+        self.heartbeat = heartbeat
+        self.attempt = attempt
+        prior = prior or {}
+        self.history: dict[str, list[float | str]] = {
+            k: list(v) for k, v in (prior.get("history") or {}).items()}
+        self.epochs: list[int] = list(prior.get("epoch") or [])
         self._phase_start = time.monotonic()
         self._last_sent = 0.0
         self._in_fit = False
         self.params_sent: dict[str, Any] = {}
+
+    def history_so_far(self) -> dict[str, Any]:
+        """`{"history": {name: values}, "epoch": [...]}` across every attempt."""
+        return {"history": {k: list(v) for k, v in self.history.items()},
+                "epoch": list(self.epochs)}
 
     # --- helpers ---------------------------------------------------------------
     def _elapsed(self) -> float:
@@ -37,17 +53,22 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def _batch(self, phase: str, batch: int, logs: dict[str, Any] | None) -> None:
         now = time.monotonic()
-        if now - self._last_sent < self.interval:
-            return
-        self._last_sent = now
-        self.sink.emit("batch_end", {"phase": phase, "step": batch + 1,
-                                     "elapsed": self._elapsed(), "logs": clean_logs(logs)})
+        if now - self._last_sent >= self.interval:
+            self._last_sent = now
+            self.sink.emit("batch_end", {"phase": phase, "step": batch + 1,
+                                         "elapsed": self._elapsed(),
+                                         "logs": clean_logs(logs)})
+        if self.heartbeat is not None and self.heartbeat.should_stop:
+            # Keras checks these after every batch.
+            self.model.stop_training = True
+            self.model.stop_evaluating = True
+            self.model.stop_predicting = True
 
     # --- training ----------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._in_fit = True
         self.params_sent = {k: v for k, v in self.params.items() if k != "verbose"}
-        self.sink.emit("train_begin", {"params": self.params_sent})
+        self.sink.emit("train_begin", {"params": self.params_sent, "attempt": self.attempt})
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._begin("epoch_begin", {"epoch": epoch})
@@ -57,10 +78,17 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         cleaned = clean_logs(logs)
+        self.epochs.append(epoch)
+        for key, value in cleaned.items():
+            self.history.setdefault(key, []).append(value)
         steps = self.params.get("steps")
+        state = runtime.pack_state(self.model, include_optimizer=True)
         self.sink.epoch_end(epoch, cleaned, {"epoch": epoch, "logs": cleaned,
                                              "elapsed": self._elapsed(), "steps": steps},
-                            step=steps)
+                            step=steps,
+                            checkpoint=(self.attempt, self.history_so_far(), state))
+        if self.heartbeat is not None and self.heartbeat.should_stop:
+            self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.sink.emit("train_end", {"logs": clean_logs(logs)})

@@ -23,19 +23,73 @@ _OPTIMIZER_KEY = "optimizer/{:04d}"
 
 
 def warm_up() -> None:
-    """Import TensorFlow and Keras once per child, with GPU memory growth on."""
+    """Import TensorFlow and Keras once per child, with GPU memory growth on, the
+    mixed-precision policy when `HORN_MIXED_PRECISION` is set, and report the devices
+    (a structured log line and the `horn_worker_device_info` metric)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
 
-    for gpu in tf.config.list_physical_devices("GPU"):
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
         # RuntimeError: the device is already initialised, nothing left to set.
         with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
     import keras
 
+    from server.core.config import get_settings
+    from worker import metrics
+
+    settings = get_settings()
+    _apply_precision_policy()
+    devices = [{"name": d.name, "type": d.device_type}
+               for d in tf.config.list_logical_devices()]
+    metrics.record_devices(devices)
     log.info("worker child ready: keras %s, tensorflow %s, devices %s",
-             keras.__version__, tf.__version__,
-             [d.name for d in tf.config.list_logical_devices()])
+             keras.__version__, tf.__version__, [d["name"] for d in devices],
+             extra={"event": "worker_ready", "keras": keras.__version__,
+                    "tensorflow": tf.__version__, "devices": devices, "gpus": len(gpus),
+                    "dtype_policy": keras.mixed_precision.global_policy().name,
+                    "distribute": settings.distribute or "none",
+                    "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
+
+
+def _apply_precision_policy() -> None:
+    """Keras's global dtype policy from `HORN_MIXED_PRECISION` (`clear_session` resets
+    it, so it is applied again for every job by `strategy_scope`)."""
+    import keras
+
+    from server.core.config import get_settings
+
+    if get_settings().mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+
+def strategy_scope() -> contextlib.AbstractContextManager[Any]:
+    """The context to build and compile a job's model in.
+
+    With `HORN_DISTRIBUTE=mirrored`, `tf.distribute.MirroredStrategy().scope()`: the
+    model's variables are mirrored on every GPU this worker sees and each batch is
+    split across them. Otherwise a no-op context. Also re-applies the
+    mixed-precision policy (`HORN_MIXED_PRECISION`), which `reset_session` clears.
+
+    Example:
+        >>> with strategy_scope():
+        ...     model = build_model(spec)
+        ...     compile_model(model, compile_config)
+    """
+    from server.core.config import get_settings
+
+    _apply_precision_policy()
+    if get_settings().distribute == "mirrored":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        log.info("job uses MirroredStrategy over %d replicas", strategy.num_replicas_in_sync,
+                 extra={"event": "strategy", "strategy": "mirrored",
+                        "replicas": strategy.num_replicas_in_sync})
+        scope: contextlib.AbstractContextManager[Any] = strategy.scope()
+        return scope
+    return contextlib.nullcontext()
 
 
 def reset_session() -> None:

@@ -13,38 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import Optimizer as Optimizer
-from client._objects import build_namespace, missing_attribute
-from client._objects import deserialize as _deserialize
-from client._objects import get as _get
-from client._objects import serialize as _serialize
+from client._bases import Optimizer as Optimizer
+from client._namespace import install_namespace, missing_attribute
 from client.optimizers import schedules as schedules
 
-__all__ = sorted(
-    [
-        *build_namespace("optimizers", globals()),
-        "Optimizer",
-        "deserialize",
-        "get",
-        "schedules",
-        "serialize",
-    ]
-)
-
-
-def serialize(optimizer: Any) -> Any:
-    """Serialize an optimizer like ``keras.optimizers.serialize``."""
-    return _serialize(optimizer)
-
-
-def deserialize(config: Any) -> Any:
-    """Rebuild an optimizer from its serialized dict, like ``keras.optimizers.deserialize``."""
-    return _deserialize(config, "optimizers")
-
-
-def get(identifier: Any) -> Any:
-    """Resolve an optimizer identifier (``"adam"``, a dict, an object), like Keras."""
-    return _get(identifier, "optimizers")
+__all__ = install_namespace("optimizers", globals(), extra=["schedules"])
 
 
 def __getattr__(name: str) -> Any:

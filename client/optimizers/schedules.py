@@ -12,29 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._objects import LearningRateSchedule as LearningRateSchedule
-from client._objects import build_namespace, missing_attribute
-from client._objects import deserialize as _deserialize
-from client._objects import serialize as _serialize
+from client._bases import LearningRateSchedule as LearningRateSchedule
+from client._namespace import install_namespace, missing_attribute
 
-__all__ = sorted(
-    [
-        *build_namespace("schedules", globals()),
-        "LearningRateSchedule",
-        "deserialize",
-        "serialize",
-    ]
-)
-
-
-def serialize(learning_rate_schedule: Any) -> Any:
-    """Serialize a schedule like ``keras.optimizers.schedules.serialize``."""
-    return _serialize(learning_rate_schedule)
-
-
-def deserialize(config: Any) -> Any:
-    """Rebuild a schedule from its serialized dict, like Keras."""
-    return _deserialize(config, "schedules")
+__all__ = install_namespace("schedules", globals())
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,11 +28,22 @@ class Settings(BaseSettings):
     """Celery broker URL; defaults to a file-system broker under `data_dir`."""
     blob_dir: Path | None = None
     """Where array blobs are kept; defaults to `data_dir/blobs`."""
+    blob_url: str = ""
+    """Where array blobs are kept, as a URL: `s3://bucket/prefix` for S3-compatible
+    object storage (shared by workers on other machines), `file:///path` or empty for
+    a directory (`blob_dir`)."""
+    s3_endpoint_url: str = ""
+    """Endpoint of a non-AWS S3-compatible store (MinIO, Ceph, ...); empty for AWS.
+    Credentials and region come from the usual `AWS_*` variables."""
     queue: str = "horn"
     """The Celery queue jobs are sent to when a job names none."""
     environment: str = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_unauthenticated_bind: bool = False
+    """Let `horn server`/`horn up` listen on a non-loopback address although there is
+    no authentication yet. Only for containers whose port is published to 127.0.0.1 of
+    the host or sits behind an authenticating proxy."""
 
     # Worker.
     lease_seconds: int = Field(default=120, ge=5)
@@ -43,6 +54,33 @@ class Settings(BaseSettings):
     """Jobs a warm worker child runs before it is replaced (bounds leaks)."""
     job_soft_time_limit: int = Field(default=24 * 3600, ge=1)
     job_time_limit: int = Field(default=24 * 3600 + 300, ge=1)
+
+    # Worker deployment.
+    worker_gpus: str = "all"
+    """GPUs `horn worker` runs one Celery worker for each: `all` (every visible GPU;
+    one CPU worker when there is none), `none`, or a list such as `0,1`."""
+    mixed_precision: bool = False
+    """Train with Keras's `mixed_float16` policy (faster on GPUs with tensor cores)."""
+    distribute: Literal["", "none", "mirrored"] = ""
+    """`mirrored`: one job uses every GPU of the worker through
+    `tf.distribute.MirroredStrategy` (then `horn worker` runs one process for all)."""
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of the worker's Prometheus metrics (0: off). With one process per GPU,
+    the i-th uses this port + i."""
+    worker_metrics_host: str = "127.0.0.1"
+    """Address the worker's metrics listen on (`0.0.0.0` in a container)."""
+    log_format: Literal["json", "text"] = "json"
+    """Worker log lines: one JSON object per line (with the job id), or plain text."""
+
+    # Job control (the reaper runs in the server).
+    reaper_interval: float = Field(default=5.0, gt=0)
+    """Seconds between two reaper passes (expired leases, lost broker messages)."""
+    resend_grace: float = Field(default=10.0, ge=0)
+    """A queued job's task is looked for in the broker this long after it was sent."""
+    resend_blind_after: float = Field(default=300.0, ge=0)
+    """When the broker cannot be inspected, resend a queued job after this long."""
+    heartbeat_interval: float = Field(default=0.2, gt=0)
+    """Seconds between a running job's checks of its cancel flag and lease."""
 
     # Server.
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1)
@@ -78,7 +116,10 @@ class Settings(BaseSettings):
         # delivered again. Jobs are acknowledged late (after they finish), so the
         # timeout must exceed the longest job; the database lease, not Redis,
         # decides whether a second delivery may run (it may not while leased).
-        return {"visibility_timeout": self.job_time_limit + 3600}
+        # Workers consume each named queue's `.high`, plain and `.low` queues in that
+        # order ("priority" strategy), so high-priority jobs are taken first.
+        return {"visibility_timeout": self.job_time_limit + 3600,
+                "queue_order_strategy": "priority"}
 
 
 @functools.cache

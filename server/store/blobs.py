@@ -1,21 +1,39 @@
-"""The content-addressed array store: files named by their SHA-256, rows describing them."""
+"""The content-addressed array store: `.npy` bytes named by their SHA-256, rows describing
+them.
+
+Two backends share one interface, `BlobStore`: a directory (`LocalBlobStore`, the
+default, also right for a shared file system) and S3-compatible object storage
+(`server.store.blob_s3.S3BlobStore`, for workers on other machines). `make_blob_store`
+picks one from the settings (`HORN_BLOB_URL`).
+"""
 
 from __future__ import annotations
 
+import abc
+import asyncio
+import functools
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
+from urllib.parse import urlsplit
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas import npy
 from server.store.tables import BlobRow
 
+if TYPE_CHECKING:
+    from server.core.config import Settings
+
 _BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
+CHUNK_BYTES = 1024 * 1024
 
 
 class BlobError(ValueError):
@@ -36,49 +54,80 @@ def check_blob_id(blob_id: str) -> str:
     return blob_id
 
 
-class BlobStore:
-    """Blobs on a local (or shared) file system, two levels of fan-out."""
+def blob_key(blob_id: str) -> str:
+    """The blob's relative name in every backend: two levels of fan-out, then the id."""
+    check_blob_id(blob_id)
+    return f"{blob_id[:2]}/{blob_id[2:4]}/{blob_id}"
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
 
-    def path(self, blob_id: str) -> Path:
-        """Where the blob with this id lives (whether or not it exists)."""
-        check_blob_id(blob_id)
-        return self.root / blob_id[:2] / blob_id[2:4] / blob_id
+class BlobStore(abc.ABC):
+    """Where `.npy` blobs live, named by the SHA-256 of their bytes.
 
+    Blobs are immutable: a blob id always names the same bytes, so backends never
+    overwrite and readers may cache freely.
+    """
+
+    @abc.abstractmethod
     def exists(self, blob_id: str) -> bool:
         """Whether the blob's bytes are present."""
-        return self.path(blob_id).is_file()
+
+    @abc.abstractmethod
+    def open(self, blob_id: str) -> AbstractContextManager[IO[bytes]]:
+        """The blob's bytes as a readable binary stream (use as a context manager).
+
+        Raises:
+            FileNotFoundError: no blob with this id is stored.
+        """
+
+    def local_path(self, blob_id: str) -> Path | None:
+        """A file holding the blob on this machine, when the backend has one."""
+        return None
+
+    def read_bytes(self, blob_id: str) -> bytes:
+        """All the blob's bytes."""
+        with self.open(blob_id) as stream:
+            return stream.read()
+
+    def load_array(self, blob_id: str) -> np.ndarray:
+        """The blob as a NumPy array (never unpickles), streamed from the backend."""
+        with self.open(blob_id) as stream:
+            array: np.ndarray = np.lib.format.read_array(stream, allow_pickle=False)
+            return array
+
+    def iter_chunks(self, blob_id: str, chunk_size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The blob's bytes in chunks (for streaming a download)."""
+        with self.open(blob_id) as stream:
+            while chunk := stream.read(chunk_size):
+                yield chunk
 
     def write_bytes(self, data: bytes) -> tuple[str, npy.NpyHeader]:
         """Store `.npy` bytes produced on this side (e.g. predictions); returns the id."""
         header = npy.parse_header(data[: npy.MAX_HEADER_BYTES])
         npy.check_length(header, len(data))
         blob_id = hashlib.sha256(data).hexdigest()
-        target = self.path(blob_id)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
+        if not self.exists(blob_id):
+            self._put_bytes(blob_id, data)
         return blob_id, header
 
     async def receive(self, blob_id: str, chunks: AsyncIterator[bytes],
                       max_bytes: int) -> tuple[int, npy.NpyHeader]:
-        """Stream an upload to disk, checking size, `.npy` header and hash.
+        """Stream an upload in, checking size, `.npy` header and hash.
 
-        The file only appears under its id once everything checked out, so a
-        truncated or forged upload leaves nothing behind.
+        The bytes are spooled to a temporary file and appear under their id only once
+        everything checked out, so a truncated or forged upload leaves nothing behind.
+
+        Raises:
+            BlobTooLarge: more than `max_bytes` arrived.
+            BlobError: the bytes are not a plain `.npy` array or do not hash to the id.
         """
-        target = self.path(blob_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        check_blob_id(blob_id)
+        spool = self._spool_dir(blob_id)
+        spool.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         head = bytearray()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        fd, name = tempfile.mkstemp(dir=spool, prefix=".upload-")
+        tmp = Path(name)
         try:
             with os.fdopen(fd, "wb") as handle:
                 async for chunk in chunks:
@@ -100,11 +149,93 @@ class BlobStore:
                     f"{blob_id} they were sent as. Compute the id as the SHA-256 of the "
                     ".npy bytes, or retry if the upload was interrupted."
                 )
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            await asyncio.to_thread(self._commit_file, blob_id, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
         return size, header
+
+    @abc.abstractmethod
+    def _put_bytes(self, blob_id: str, data: bytes) -> None:
+        """Store checked bytes under their id."""
+
+    @abc.abstractmethod
+    def _spool_dir(self, blob_id: str) -> Path:
+        """Where an upload is spooled while it is checked."""
+
+    @abc.abstractmethod
+    def _commit_file(self, blob_id: str, tmp: Path) -> None:
+        """Store a checked, spooled upload under its id (may consume `tmp`)."""
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs on a local (or shared) file system, two levels of fan-out."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"LocalBlobStore({str(self.root)!r})"
+
+    def path(self, blob_id: str) -> Path:
+        """Where the blob with this id lives (whether or not it exists)."""
+        return self.root / blob_key(blob_id)
+
+    def local_path(self, blob_id: str) -> Path | None:
+        """The blob's file (whether or not it exists)."""
+        return self.path(blob_id)
+
+    def exists(self, blob_id: str) -> bool:
+        """Whether the blob's file is present."""
+        return self.path(blob_id).is_file()
+
+    def open(self, blob_id: str) -> AbstractContextManager[IO[bytes]]:
+        """The blob's file, opened for reading."""
+        return self.path(blob_id).open("rb")
+
+    def _put_bytes(self, blob_id: str, data: bytes) -> None:
+        target = self.path(blob_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+
+    def _spool_dir(self, blob_id: str) -> Path:
+        return self.path(blob_id).parent  # same file system: the final rename is atomic
+
+    def _commit_file(self, blob_id: str, tmp: Path) -> None:
+        os.replace(tmp, self.path(blob_id))
+
+
+def make_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings name (`HORN_BLOB_URL`, else `HORN_BLOB_DIR`).
+
+    `s3://bucket/prefix` is S3-compatible object storage (`HORN_S3_ENDPOINT_URL` for
+    a store other than AWS); `file:///path` or nothing is a directory. The store is
+    built once per process and configuration.
+
+    Raises:
+        ValueError: the URL's scheme is not one of these, or the bucket is unreachable.
+    """
+    return _cached_store(settings.blob_url, settings.s3_endpoint_url,
+                         str(settings.resolved_blob_dir()))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_store(blob_url: str, endpoint_url: str, blob_dir: str) -> BlobStore:
+    parts = urlsplit(blob_url)
+    if not blob_url:
+        return LocalBlobStore(Path(blob_dir))
+    if parts.scheme == "file":
+        return LocalBlobStore(Path(parts.path))
+    if parts.scheme == "s3":
+        from server.store.blob_s3 import S3BlobStore
+
+        return S3BlobStore.from_url(blob_url, endpoint_url=endpoint_url or None)
+    raise ValueError(
+        "HORN_BLOB_URL must be s3://bucket/prefix (object storage) or file:///path (a "
+        f"directory). Received: HORN_BLOB_URL={blob_url!r}")
 
 
 def missing_ids(session: Session, store: BlobStore, ids: list[str]) -> list[str]:

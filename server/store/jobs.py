@@ -15,17 +15,19 @@ from sqlalchemy.orm import Session
 
 from schemas.api import JobStatus
 from server.store.models import new_id
-from server.store.tables import EventRow, JobRow, MetricRow, utcnow
+from server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcnow
 
 
 def create_job(session: Session, *, owner: str, model_id: str, kind: str, queue: str,
                compile_config: dict | None, compile_id: str | None, args: dict,
-               data: dict, idempotency_key: str | None) -> JobRow:
+               data: dict, idempotency_key: str | None, priority: str = "normal",
+               max_attempts: int = 3, time_limit: int | None = None) -> JobRow:
     """Write a new job row, `queued`."""
     row = JobRow(id=new_id(), owner=owner, model_id=model_id, kind=kind,
                  status=JobStatus.QUEUED.value, queue=queue, compile_config=compile_config,
                  compile_id=compile_id, args=args, data=data,
-                 idempotency_key=idempotency_key, attempt=0)
+                 idempotency_key=idempotency_key, attempt=0, priority=priority,
+                 max_attempts=max_attempts, time_limit=time_limit, cancel_requested=False)
     session.add(row)
     session.flush()
     add_event(session, row.id, "status", {"status": "queued"})
@@ -146,3 +148,128 @@ def job_metrics(session: Session, job_id: str) -> Sequence[MetricRow]:
         select(MetricRow).where(MetricRow.job_id == job_id)
         .order_by(MetricRow.epoch, MetricRow.name)
     ).all()
+
+
+# --- job control ------------------------------------------------------------------
+
+
+def mark_sent(session: Session, job_id: str) -> None:
+    """Record that the job's task was just sent to the broker."""
+    session.execute(update(JobRow).where(JobRow.id == job_id).values(sent_at=utcnow()))
+
+
+def cancel_job(session: Session, job_id: str) -> str:
+    """Cancel a job: a queued job at once, a running one by asking its worker.
+
+    Returns:
+        The job's status after the request: `cancelled` (it never ran, or had already
+        been cancelled), `running` (the worker will stop within a batch), or the terminal
+        status it already had (`succeeded`/`failed`), which the caller reports as a
+        conflict.
+    """
+    now = utcnow()
+    done = session.execute(
+        update(JobRow).where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+        .values(status=JobStatus.CANCELLED.value, cancel_requested=True, finished_at=now)
+    )
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        add_event(session, job_id, "job_end", {"status": "cancelled", "result": None,
+                                               "error": None})
+        return JobStatus.CANCELLED.value
+    asked = session.execute(
+        update(JobRow).where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
+        .values(cancel_requested=True)
+    )
+    if asked.rowcount == 1:  # type: ignore[attr-defined]
+        add_event(session, job_id, "cancel_requested", {})
+        return JobStatus.RUNNING.value
+    row = session.get(JobRow, job_id)
+    return row.status if row is not None else JobStatus.CANCELLED.value
+
+
+def cancel_requested(session: Session, job_id: str) -> bool:
+    """Whether someone asked to cancel the job."""
+    return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
+
+
+def job_control(session: Session, job_id: str, worker: str) -> tuple[bool, bool]:
+    """What a worker's heartbeat needs: (still ours, cancel requested)."""
+    row = session.execute(
+        select(JobRow.worker, JobRow.status, JobRow.cancel_requested).where(JobRow.id == job_id)
+    ).first()
+    if row is None:
+        return False, True
+    ours = row.worker == worker and row.status == JobStatus.RUNNING.value
+    return ours, bool(row.cancel_requested)
+
+
+def expired_leases(session: Session, now: datetime, limit: int = 100) -> Sequence[JobRow]:
+    """Running jobs whose worker stopped renewing its lease."""
+    return session.scalars(
+        select(JobRow).where(JobRow.status == JobStatus.RUNNING.value,
+                             JobRow.lease_expires_at < now)
+        .order_by(JobRow.lease_expires_at).limit(limit)
+    ).all()
+
+
+def requeue_expired(session: Session, job: JobRow, now: datetime) -> str | None:
+    """Put a job whose lease expired back in the queue, or fail it after its last
+    attempt. Returns the new status, or None if someone else changed it first."""
+    lost_worker = job.worker
+    if job.cancel_requested or job.attempt >= job.max_attempts:
+        status = (JobStatus.CANCELLED if job.cancel_requested else JobStatus.FAILED)
+        error = None if job.cancel_requested else {
+            "type": "RuntimeError", "bases": ["RuntimeError"],
+            "message": f"The job's worker was lost {job.attempt} time(s) "
+                       f"(the last one: {lost_worker}); it reached its maximum of "
+                       f"{job.max_attempts} attempts. Its last checkpoint is kept."}
+        done = session.execute(
+            update(JobRow).where(JobRow.id == job.id, JobRow.status == JobStatus.RUNNING.value,
+                                 JobRow.lease_expires_at < now)
+            .values(status=status.value, error=error, finished_at=now, lease_expires_at=None)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        add_event(session, job.id, "job_end", {"status": status.value, "result": None,
+                                               "error": error})
+        return status.value
+    done = session.execute(
+        update(JobRow).where(JobRow.id == job.id, JobRow.status == JobStatus.RUNNING.value,
+                             JobRow.lease_expires_at < now)
+        .values(status=JobStatus.QUEUED.value, worker=None, lease_expires_at=None,
+                sent_at=None)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    add_event(session, job.id, "status", {
+        "status": "queued", "reason": f"lease of worker {lost_worker} expired; "
+        f"attempt {job.attempt + 1} of {job.max_attempts} will resume from the last "
+        "checkpoint"})
+    return JobStatus.QUEUED.value
+
+
+def stale_queued(session: Session, sent_before: datetime, limit: int = 500
+                 ) -> Sequence[JobRow]:
+    """Queued jobs whose task was never sent, or sent before `sent_before`."""
+    return session.scalars(
+        select(JobRow).where(JobRow.status == JobStatus.QUEUED.value,
+                             (JobRow.sent_at.is_(None)) | (JobRow.sent_at < sent_before))
+        .order_by(JobRow.created_at).limit(limit)
+    ).all()
+
+
+def save_checkpoint(session: Session, job_id: str, attempt: int, epoch: int,
+                    history: dict[str, Any], data: bytes) -> None:
+    """Store the end-of-epoch state (call in the transaction that checked the lease)."""
+    row = session.get(CheckpointRow, job_id)
+    if row is None:
+        session.add(CheckpointRow(job_id=job_id, epoch=epoch, attempt=attempt,
+                                  history=history, data=data))
+    else:
+        row.epoch, row.attempt, row.history, row.data = epoch, attempt, history, data
+        row.created_at = utcnow()
+
+
+def get_checkpoint(session: Session, job_id: str) -> CheckpointRow | None:
+    """The job's newest checkpoint, if any."""
+    return session.get(CheckpointRow, job_id)

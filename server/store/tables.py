@@ -93,6 +93,7 @@ class JobRow(Base):
     __table_args__ = (
         Index("ix_jobs_owner_created", "owner", "created_at"),
         Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         UniqueConstraint("owner", "idempotency_key"),
     )
 
@@ -102,6 +103,12 @@ class JobRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     queue: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    time_limit: Mapped[int | None]
+    """Seconds of wall time one attempt may run (soft: checkpoint and fail cleanly)."""
+    sent_at: Mapped[datetime | None]
+    """When the job's task was last sent to the broker."""
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     compile_config: Mapped[dict[str, Any] | None]
     compile_id: Mapped[str | None] = mapped_column(String(64))
@@ -118,6 +125,22 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class CheckpointRow(Base):
+    """The newest end-of-epoch state of a running fit: what a retry resumes from."""
+
+    __tablename__ = "checkpoints"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    epoch: Mapped[int]
+    """The last finished epoch (0-based); a retry starts at `epoch + 1`."""
+    attempt: Mapped[int]
+    history: Mapped[dict[str, Any]]
+    """`{"history": {name: [values]}, "epoch": [...]}` up to and including `epoch`."""
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EventRow(Base):
@@ -151,5 +174,5 @@ class MetricRow(Base):
     time: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["Base", "BlobRow", "EventRow", "JobRow", "MetricRow", "ModelRow", "User",
-           "WeightsRow", "LOCAL_USER", "utcnow"]
+__all__ = ["Base", "BlobRow", "CheckpointRow", "EventRow", "JobRow", "MetricRow", "ModelRow",
+           "User", "WeightsRow", "LOCAL_USER", "utcnow"]

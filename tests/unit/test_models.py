@@ -13,7 +13,7 @@ from client import layers
 def test_public_names_are_the_documented_ones() -> None:
     assert sorted(keras.__all__) == [
         "Connection", "History", "Input", "Model", "Sequential", "activations", "callbacks",
-        "connect", "constraints", "errors", "get_connection", "initializers", "layers",
+        "connect", "constraints", "errors", "get_connection", "initializers", "jobs", "layers",
         "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
     for name in keras.__all__:
         assert getattr(keras, name) is not None

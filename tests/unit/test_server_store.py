@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from schemas import npy
 from schemas.api import JobStatus
 from server.store import jobs, models
-from server.store.blobs import BlobError, BlobStore, BlobTooLarge
+from server.store.blobs import BlobError, BlobTooLarge, LocalBlobStore
 from server.store.db import make_engine, transaction
 from server.store.migrate import SchemaOutOfDate, check_schema, upgrade
 
@@ -105,7 +105,7 @@ async def _chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
 
 
 def test_blob_store_accepts_only_what_it_was_promised(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path / "blobs")
+    store = LocalBlobStore(tmp_path / "blobs")
     data = npy.to_npy_bytes(np.arange(6, dtype="int16"))
     blob_id = hashlib.sha256(data).hexdigest()
     size, header = asyncio.run(store.receive(blob_id, _chunks(data), max_bytes=10_000))

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
-from schemas.api import JobKind
+from schemas.api import JobKind, JobStatus
 from schemas.npy import to_npy_bytes
 from server.core.config import Settings
 from server.store import jobs as job_store
 from server.store import models as model_store
-from server.store.blobs import BlobStore, record_blob
+from server.store.blobs import BlobStore, make_blob_store, record_blob
 from server.store.db import transaction
 from worker import runtime
-from worker.events import EventSink, clean_logs
+from worker.events import EventSink, LeaseLost, clean_logs, retry_db
+from worker.heartbeat import Heartbeat
 from worker.progress import ProgressCallback
 
 
@@ -23,62 +25,121 @@ def _load(blobs: BlobStore, ref: Any) -> Any:
     if ref is None:
         return None
     if isinstance(ref, str):
-        return np.load(blobs.path(ref), allow_pickle=False)
+        return blobs.load_array(ref)
     if isinstance(ref, dict):
         return {k: _load(blobs, v) for k, v in ref.items()}
     return [_load(blobs, v) for v in ref]
 
 
-def run(engine: Engine, settings: Settings, job_id: str,
-        sink: EventSink) -> tuple[dict[str, Any], int | None]:
-    """Run the job; returns its result and the weights version it produced (if any)."""
+@dataclass
+class Outcome:
+    """How an attempt ended: the job's new status and what to record with it."""
+
+    status: JobStatus
+    result: dict[str, Any] | None = None
+    weights_version: int | None = None
+    error: dict[str, Any] | None = None
+
+
+def _timeout_error(limit: int | None) -> dict[str, Any]:
+    return {"type": "TimeoutError", "bases": ["TimeoutError", "OSError"],
+            "message": f"The job ran past its time limit of {limit} s and was stopped. "
+                       "Its last end-of-epoch checkpoint is kept; raise `time_limit` or "
+                       "train fewer epochs per job."}
+
+
+def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
+        heartbeat: Heartbeat) -> Outcome:
+    """Run one attempt of a claimed job.
+
+    A fit that was interrupted before (worker lost) resumes from its last checkpoint:
+    weights and optimizer state restored, training continued at the next epoch.
+
+    Raises:
+        LeaseLost: another worker took the job over; nothing must be written.
+    """
     with transaction(engine) as session:
         job = job_store.get_job(session, job_id)
         assert job is not None
         model_row = model_store.get_model(session, job.model_id)
         assert model_row is not None
         weights = model_store.get_weights(session, job.model_id)
+        checkpoint = job_store.get_checkpoint(session, job_id) \
+            if job.kind == JobKind.FIT.value else None
         spec, kind = model_row.spec, JobKind(job.kind)
-        model_id, owner = job.model_id, job.owner
+        model_id, owner, attempt = job.model_id, job.owner, job.attempt
         compile_config, compile_id = job.compile_config, job.compile_id
-        args, data = dict(job.args), dict(job.data)
+        args, data, time_limit = dict(job.args), dict(job.data), job.time_limit
         weights_in = weights.version if weights else None
         weights_data = weights.data if weights else None
         weights_compile_id = weights.compile_id if weights else None
-        job_store.set_weights_version_in(session, job_id, weights_in)
+        resume = (checkpoint.epoch, dict(checkpoint.history), checkpoint.data) \
+            if checkpoint is not None else None
+        if resume is None:
+            job_store.set_weights_version_in(session, job_id, weights_in)
 
     runtime.reset_session()
     model = runtime.build_model(spec)
-    blobs = BlobStore(settings.resolved_blob_dir())
+    blobs = make_blob_store(settings)
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
     runtime.ensure_built(model, arrays["x"])
     if compile_config:
         runtime.compile_model(model, compile_config)
-    if weights_data is not None:
+    prior: dict[str, Any] = {"history": {}, "epoch": []}
+    if resume is not None:
+        last_epoch, prior, state = resume
+        runtime.restore_state(model, state, restore_optimizer=True)
+        args["initial_epoch"] = max(int(args.get("initial_epoch", 0)), last_epoch + 1)
+        sink.emit("resumed", {"epoch": last_epoch + 1, "attempt": attempt})
+    elif weights_data is not None:
         same_compile = compile_id is not None and compile_id == weights_compile_id
         runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
-    progress = ProgressCallback(sink, settings.progress_interval)
+    progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
 
     if kind is JobKind.FIT:
         result = _fit(model, args, arrays, progress)
-        trained = _save_weights(engine, model, model_id, job_id, compile_id)
+        _check_lease(heartbeat)
+        if heartbeat.timed_out and not heartbeat.cancel_requested:
+            return Outcome(JobStatus.FAILED, result, error=_timeout_error(time_limit))
+        trained = _save_weights(engine, sink, model, model_id, job_id, compile_id)
         result["weights_version"] = trained
-        return result, trained
+        status = JobStatus.CANCELLED if heartbeat.cancel_requested else JobStatus.SUCCEEDED
+        return Outcome(status, result, trained)
     version: int | None = None
     if weights_data is None:
         # Evaluate/predict on an untrained model: keep its initial weights, so the
         # next call sees the same model (as in one Keras process).
-        version = _save_weights(engine, model, model_id, job_id, compile_id)
+        version = _save_weights(engine, sink, model, model_id, job_id, compile_id)
     if kind is JobKind.EVALUATE:
-        return _evaluate(model, args, arrays, progress), version
-    return _predict(model, args, arrays, progress, blobs, engine, owner), version
+        result = _evaluate(model, args, arrays, progress)
+    else:
+        result = _predict(model, args, arrays, progress, blobs, engine, owner)
+    _check_lease(heartbeat)
+    if heartbeat.cancel_requested:
+        return Outcome(JobStatus.CANCELLED, None, version)
+    if heartbeat.timed_out:
+        return Outcome(JobStatus.FAILED, None, version, _timeout_error(time_limit))
+    return Outcome(JobStatus.SUCCEEDED, result, version)
 
 
-def _save_weights(engine: Engine, model: Any, model_id: str, job_id: str,
+def _check_lease(heartbeat: Heartbeat) -> None:
+    if heartbeat.lost:
+        raise LeaseLost(heartbeat.sink.job_id)
+
+
+def _save_weights(engine: Engine, sink: EventSink, model: Any, model_id: str, job_id: str,
                   compile_id: str | None) -> int:
+    """Store a new weights version, only while this worker still holds the job."""
     data = runtime.pack_state(model, include_optimizer=True)
-    with transaction(engine) as session:
-        return model_store.add_weights(session, model_id, data, job_id, compile_id)
+
+    def save() -> int:
+        with transaction(engine) as session:
+            if not job_store.renew_lease(session, job_id, sink.worker, sink.lease):
+                sink.lost = True
+                raise LeaseLost(job_id)
+            return model_store.add_weights(session, model_id, data, job_id, compile_id)
+
+    return retry_db(save, seconds=sink.lease.total_seconds())
 
 
 def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
@@ -90,7 +151,7 @@ def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
             parts.append(arrays["validation_sample_weight"])
         validation_data = tuple(parts)
     class_weight = args.get("class_weight")
-    history = model.fit(
+    model.fit(
         arrays["x"], arrays.get("y"),
         batch_size=args.get("batch_size"), epochs=args.get("epochs", 1), verbose=0,
         callbacks=[*runtime.build_callbacks(args.get("callbacks") or []), progress],
@@ -104,12 +165,8 @@ def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
         validation_batch_size=args.get("validation_batch_size"),
         validation_freq=args.get("validation_freq", 1),
     )
-    return {
-        "history": {k: [clean_logs({k: v})[k] for v in values]
-                    for k, values in history.history.items()},
-        "epoch": list(history.epoch),
-        "params": progress.params_sent,
-    }
+    # The history of every attempt (a resumed job continues the earlier ones').
+    return {**progress.history_so_far(), "params": progress.params_sent}
 
 
 def _evaluate(model: Any, args: dict[str, Any], arrays: dict[str, Any],

@@ -13,12 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from schemas.api import JobKind, JobStatus
 from server.core.config import get_settings
 from server.store import jobs as store
 from server.store.db import get_engine, transaction
-from worker.events import EventSink
+from worker.events import EventSink, LeaseLost, retry_db
+from worker.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +50,56 @@ def run_job(self: Any, job_id: str) -> None:
     settings = get_settings()
     engine = get_engine(settings.resolved_database_url())
     worker = worker_name()
+    lease = timedelta(seconds=settings.lease_seconds)
     with transaction(engine) as session:
-        if not store.claim_job(session, job_id, worker,
-                               timedelta(seconds=settings.lease_seconds)):
+        if not store.claim_job(session, job_id, worker, lease):
             log.info("job %s: already claimed or finished, nothing to do", job_id)
             return
         job = store.get_job(session, job_id)
         assert job is not None
-        kind = JobKind(job.kind)
+        kind, time_limit = JobKind(job.kind), job.time_limit
     sink = EventSink(engine, job_id, worker, settings.lease_seconds)
-    try:
-        from worker.tasks import execute
+    heartbeat = Heartbeat(sink, settings.heartbeat_interval,
+                          renew_every=max(1.0, settings.lease_seconds / 4),
+                          time_limit=time_limit)
+    with heartbeat:
+        try:
+            from worker.tasks import execute
 
-        result, weights_version = execute.run(engine, settings, job_id, sink)
-    except Exception as exc:
-        log.warning("job %s (%s) failed: %s", job_id, kind.value, exc)
-        log.debug("%s", traceback.format_exc())
-        with transaction(engine) as session:
-            store.finish_job(session, job_id, worker, JobStatus.FAILED,
-                             error=describe_error(exc))
+            outcome = execute.run(engine, settings, job_id, sink, heartbeat)
+        except LeaseLost:
+            log.warning("job %s: another worker holds it now; this attempt stops", job_id)
+            return
+        except SoftTimeLimitExceeded:
+            outcome = execute.Outcome(JobStatus.FAILED, error=execute._timeout_error(
+                time_limit))
+        except Exception as exc:
+            log.warning("job %s (%s) failed: %s", job_id, kind.value, exc)
+            log.debug("%s", traceback.format_exc())
+            outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(exc))
+    _record(engine, sink, job_id, worker, outcome, settings.lease_seconds)
+
+
+def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Any,
+            patience: float) -> None:
+    """Write the attempt's outcome, waiting out a short database outage. If the
+    database stays away, the lease expires and the reaper re-queues the job, which
+    then resumes from its last checkpoint."""
+    try:
+        if not sink.flush_until(patience):
+            log.error("job %s: database unreachable; leaving the job to the reaper", job_id)
+            return
+    except LeaseLost:
         return
-    with transaction(engine) as session:
-        store.finish_job(session, job_id, worker, JobStatus.SUCCEEDED, result=result,
-                         weights_version_out=weights_version)
+
+    def finish() -> bool:
+        with transaction(engine) as session:
+            return store.finish_job(session, job_id, worker, outcome.status,
+                                    result=outcome.result, error=outcome.error,
+                                    weights_version_out=outcome.weights_version)
+
+    try:
+        if not retry_db(finish, patience):
+            log.warning("job %s: no longer ours when finishing; outcome dropped", job_id)
+    except (OperationalError, DBAPIError):
+        log.error("job %s: database unreachable; leaving the job to the reaper", job_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from schemas.api import BlobPublic, BlobsMissing, BlobsMissingRequest
 from server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
@@ -40,15 +40,21 @@ async def upload(blob_id: str, request: Request, session: SessionDep, blobs: Blo
     return _public(row)
 
 
-@router.get("/{blob_id}", response_class=FileResponse,
+@router.get("/{blob_id}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}}})
 def download(blob_id: str, session: SessionDep, blobs: BlobStoreDep,
-             user: CurrentUser) -> FileResponse:
+             user: CurrentUser) -> Response:
     """The `.npy` bytes of a blob (datasets, predictions)."""
     store.check_blob_id(blob_id)
-    if session.get(BlobRow, blob_id) is None or not blobs.exists(blob_id):
+    row = session.get(BlobRow, blob_id)
+    if row is None or not blobs.exists(blob_id):
         raise NotFound(f"No blob with id {blob_id!r}.")
-    return FileResponse(blobs.path(blob_id), media_type="application/octet-stream")
+    path = blobs.local_path(blob_id)
+    if path is not None:
+        return FileResponse(path, media_type="application/octet-stream")
+    # Object storage: stream the object through (clients need not reach the store).
+    return StreamingResponse(blobs.iter_chunks(blob_id), media_type="application/octet-stream",
+                             headers={"Content-Length": str(row.size)})
 
 
 def _public(row: BlobRow) -> BlobPublic:

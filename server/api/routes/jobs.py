@@ -28,8 +28,8 @@ from schemas.api import (
 )
 from schemas.validate import validate_keras_config
 from server.api.deps import CurrentUser, SessionDep, SettingsDep
-from server.core.errors import InvalidArgument, NotFound, ServiceUnavailable
-from server.queue import enqueue
+from server.core.errors import Conflict, InvalidArgument, NotFound
+from server.queue import send_job
 from server.store import jobs as store
 from server.store.blobs import check_blob_id
 from server.store.db import session_factory
@@ -47,7 +47,9 @@ def to_public(row: JobRow) -> JobPublic:
     """The API view of a job row."""
     return JobPublic(
         id=row.id, model_id=row.model_id, kind=JobKind(row.kind), owner=row.owner,
-        status=JobStatus(row.status), attempt=row.attempt, queue=row.queue, args=row.args,
+        status=JobStatus(row.status), attempt=row.attempt, max_attempts=row.max_attempts,
+        queue=row.queue, priority=row.priority, cancel_requested=row.cancel_requested,
+        time_limit=row.time_limit, args=row.args,
         result=row.result, error=JobError(**row.error) if row.error else None,
         weights_version_in=row.weights_version_in,
         weights_version_out=row.weights_version_out, worker=row.worker,
@@ -109,19 +111,18 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
     row = store.create_job(session, owner=user, model_id=body.model_id, kind=body.kind.value,
                            queue=body.queue or settings.queue,
                            compile_config=body.compile_config, compile_id=body.compile_id,
-                           args=args, data=data, idempotency_key=idempotency_key)
+                           args=args, data=data, idempotency_key=idempotency_key,
+                           priority=body.priority, max_attempts=body.max_attempts,
+                           time_limit=body.time_limit)
     session.commit()
     try:
-        enqueue(request.app.state.sender, row.id, row.queue)
-    except Exception as exc:  # the broker is down: the job must not stay queued silently
-        log.exception("could not send job %s to the broker", row.id)
-        store.add_event(session, row.id, "job_end", {"status": "failed"})
-        row.status, row.error = JobStatus.FAILED.value, {
-            "type": "RuntimeError", "bases": ["RuntimeError"],
-            "message": f"The job could not be sent to the workers' broker: {exc}"}
+        send_job(request.app.state.sender, row)
+    except Exception:  # the broker is down: the job stays queued; the reaper sends it
+        log.warning("could not send job %s to the broker; the reaper will retry", row.id,
+                    exc_info=True)
+    else:
+        store.mark_sent(session, row.id)
         session.commit()
-        raise ServiceUnavailable("The job broker is unavailable; the job was not started. "
-                                 "Retry shortly.", {"job_id": row.id}) from exc
     return to_public(row)
 
 
@@ -143,6 +144,24 @@ def get_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
     row = store.get_job(session, job_id, user)
     if row is None:
         raise NotFound(f"No job with id {job_id!r}.")
+    return to_public(row)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic,
+             responses={409: {"description": "The job already finished"}})
+def cancel_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
+    """Cancel a job. A queued job is cancelled at once and never runs; a running one
+    stops within a batch, saves a final checkpoint and ends `cancelled`."""
+    if store.get_job(session, job_id, user) is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    status = store.cancel_job(session, job_id)
+    session.commit()
+    if status in (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value):
+        raise Conflict(f"Job {job_id} has already finished ({status}); there is nothing to "
+                       "cancel.", {"status": status})
+    row = store.get_job(session, job_id)
+    assert row is not None
+    session.refresh(row)
     return to_public(row)
 
 

@@ -1,0 +1,140 @@
+"""Asynchronous jobs: handles, re-attaching, listing, cancellation, priorities."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+import client as keras
+from client import errors, layers
+
+
+def _model() -> keras.Sequential:
+    model = keras.Sequential([keras.Input((6,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _data(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64")
+
+
+def test_wait_false_returns_a_job_handle(conn: keras.Connection) -> None:
+    x, y = _data()
+    model = _model()
+    job = model.fit(x, y, epochs=3, batch_size=32, wait=False, verbose=0)
+    assert isinstance(job, keras.jobs.Job) and job.kind == "fit"
+    assert job.status in ("queued", "running", "succeeded")
+    history = job.wait()
+    assert isinstance(history, keras.History) and history.epoch == [0, 1, 2]
+    assert model.history is history
+    assert job.status == "succeeded"
+    assert job.metrics() == history.history
+    types = [event.type for event in job.events()]
+    assert types.count("epoch_end") == 3 and types[-1] == "job_end"
+
+    # Re-attached from "another process": same result, from the job id alone.
+    again = keras.jobs.get(job.id).wait(verbose=0)
+    assert again.history == history.history and again.epoch == [0, 1, 2]
+    assert job.id in [j.id for j in keras.jobs.list(status="succeeded", limit=100)]
+
+    loss = model.evaluate(x, y, verbose=0, wait=False).wait()
+    assert isinstance(loss, list) and len(loss) == 2
+    probs = model.predict(x, verbose=0, wait=False).wait()
+    assert probs.shape == (256, 2)
+
+
+def test_reattached_job_draws_the_progress_bar(conn: keras.Connection,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    x, y = _data()
+    job = _model().fit(x, y, epochs=2, batch_size=64, wait=False)
+    job.wait(verbose=0)
+    capsys.readouterr()
+    keras.jobs.get(job.id).wait(verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4" in out
+
+
+def _first(job: keras.jobs.Job, event_type: str) -> None:
+    for event in job.events():
+        if event.type in (event_type, "job_end"):
+            return
+
+
+def test_cancel_running_job(conn: keras.Connection) -> None:
+    x, y = _data(4096)
+    model = _model()
+    job = model.fit(x, y, epochs=500, batch_size=8, wait=False, verbose=0)
+    _first(job, "batch_end")
+    job.cancel()
+    with pytest.raises(errors.JobCancelled) as info:
+        job.wait()
+    assert info.value.job_id == job.id
+    final = job.info()
+    assert final["status"] == "cancelled" and final["cancel_requested"]
+    assert final["weights_version_out"] is not None  # the trained weights were kept
+    assert len(job.metrics().get("loss", [])) < 500
+    job.cancel()  # cancelling again is harmless
+
+
+def test_cancel_queued_job_never_runs(conn: keras.Connection) -> None:
+    x, y = _data()
+    job = _model().fit(x, y, epochs=1, verbose=0, wait=False, queue="nobody-listens")
+    assert job.status == "queued"
+    job.cancel()
+    with pytest.raises(errors.JobCancelled):
+        job.wait(timeout=30)
+    info = job.info()
+    assert info["status"] == "cancelled" and info["attempt"] == 0 and info["worker"] is None
+
+
+def test_cancel_finished_job_is_a_conflict(conn: keras.Connection) -> None:
+    x, y = _data(64)
+    job = _model().fit(x, y, epochs=1, verbose=0, wait=False)
+    job.wait()
+    with pytest.raises(errors.Conflict, match="already finished") as info:
+        job.cancel()
+    assert info.value.status_code == 409
+
+
+def test_wait_timeout_leaves_the_job_running(conn: keras.Connection) -> None:
+    x, y = _data()
+    job = _model().fit(x, y, epochs=1, verbose=0, wait=False, queue="nobody-listens")
+    with pytest.raises(TimeoutError):
+        job.wait(timeout=1)
+    assert job.status == "queued"
+    job.cancel()
+
+
+def test_high_priority_jobs_go_first(conn: keras.Connection) -> None:
+    x, y = _data(2048)
+    blocker = _model().fit(x, y, epochs=30, batch_size=16, verbose=0, wait=False)
+    _first(blocker, "batch_end")  # the only worker is busy now
+    small_x, small_y = x[:64], y[:64]
+    order = ["low", "normal", "high", "low", "high"]
+    jobs = [_model().fit(small_x, small_y, epochs=1, verbose=0, wait=False, priority=p)
+            for p in order]
+    blocker.cancel()
+    for job in jobs:
+        job.wait()
+    started = {job.id: datetime.fromisoformat(job.info()["started_at"]) for job in jobs}
+    by_start = [p for _, p in sorted(zip([started[j.id] for j in jobs], order,
+                                         strict=True))]
+    assert by_start == ["high", "high", "normal", "low", "low"]
+
+
+def test_job_options_are_checked(conn: keras.Connection) -> None:
+    x, y = _data(16)
+    model = _model()
+    with pytest.raises(ValueError, match="priority"):
+        model.fit(x, y, priority="urgent")
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments"):
+        model.fit(x, y, epoch=3)
+    with pytest.raises(errors.InvalidArgument, match="queue"):
+        model.fit(x, y, queue="../etc", verbose=0)
