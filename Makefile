@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.horn-installed
 
-.PHONY: demo test install lint unit integration catalog clean
+.PHONY: demo test install lint unit integration catalog constraints clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,16 @@ unit: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-services.sh
+	scripts/ensure-deploy-tools.sh
 	$(MAKE) lint
 	$(PY) -m pytest -q
 
 catalog: $(STAMP)
 	$(PY) -m worker.catalog_gen
+
+# Pin the Docker images' Python packages to the tested environment.
+constraints: $(STAMP)
+	PY=$(PY) scripts/freeze-constraints.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -44,14 +44,10 @@ def _redis_job_ids(url: str, queues: Iterable[str]) -> set[str]:
                 job_id = _job_id_of(raw)
                 if job_id:
                     found.add(job_id)
-        # Delivered to a worker but not yet acknowledged (prefetched or running).
-        for raw in client.hvals("unacked"):
-            try:
-                job_id = _job_id_of(json.loads(raw)[0])
-            except (ValueError, TypeError, IndexError):
-                job_id = None
-            if job_id:
-                found.add(job_id)
+        # Messages delivered but not acknowledged (Redis's "unacked" hash) do not
+        # count: a worker takes one message at a time and acknowledges it when the
+        # job ends, so a *queued* job's message there belongs to a lost worker and
+        # would come back only after the visibility timeout (hours).
         return found
     finally:
         client.close()

@@ -62,8 +62,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """`horn worker`: Celery workers, one per GPU (`--gpus`), one job at a time each.
 
     With one process to run, it becomes that Celery worker; with several (one per
-    GPU), it supervises them: a signal is passed on to all, and when one exits the
-    others are stopped, so that a container restarts as a whole.
+    GPU), it supervises them and serves their metrics on `HORN_WORKER_METRICS_PORT`:
+    a signal is passed on to all, and when one exits the others are stopped, so that
+    a container restarts as a whole.
     """
     from worker.gpus import detect_gpus, plan_workers
 
@@ -71,8 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     gpus = args.gpus or settings.worker_gpus
     detected = detect_gpus(os.environ) if gpus.strip().lower() in ("", "all") else []
     try:
-        slots = plan_workers(gpus, detected, settings.distribute,
-                             settings.worker_metrics_port)
+        slots = plan_workers(gpus, detected, settings.distribute)
     except ValueError as exc:
         raise SystemExit(f"horn worker: {exc}") from None
     queues = celery_queues(args.queues or settings.queue)
@@ -89,6 +89,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if len(commands) == 1:
         command, env = commands[0]
         os.execve(sys.executable, command, env)
+    if settings.worker_metrics_port:
+        # One metrics endpoint for all the processes: their children write samples to
+        # one shared directory, which this supervisor serves.
+        from worker import metrics
+
+        metrics.prepare(settings.worker_metrics_port)
+        metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
+        for _, env in commands:
+            env.update(PROMETHEUS_MULTIPROC_DIR=os.environ[metrics.MULTIPROC_ENV],
+                       HORN_WORKER_METRICS_PORT="0")
     return _supervise(commands)
 
 

@@ -77,7 +77,7 @@ class MetricsMiddleware:
             if recorded:
                 return
             recorded = True
-            route = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            route = route_template(scope)
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
@@ -91,6 +91,21 @@ class MetricsMiddleware:
         except Exception:
             record(500)
             raise
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full template (`/v1/jobs/{job_id}`), or `<unmatched>`.
+
+    A route of an included router may know only its own part (`/jobs/{job_id}`);
+    the prefix is then the request path's leading segments before that part.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if not path:
+        return "<unmatched>"
+    segments = str(scope.get("path", "")).split("/")
+    depth = path.count("/")
+    prefix = "/".join(segments[:-depth]) if depth < len(segments) else ""
+    return f"{prefix}{path}"
 
 
 class StateCollector(Collector):

@@ -25,7 +25,7 @@ from server.core.config import Settings
 from server.queue import send_job
 from server.store import jobs as store
 from server.store.db import transaction
-from server.store.tables import utcnow
+from server.store.tables import JobRow, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,35 +62,54 @@ class Reaper:
         """One pass; returns how many jobs were re-queued, failed and re-sent."""
         counts = {"requeued": 0, "failed": 0, "resent": 0}
         now = utcnow()
+        requeued = []
         with transaction(self.engine) as session:
             for job in store.expired_leases(session, now):
                 outcome = store.requeue_expired(session, job, now)
                 if outcome == "queued":
                     counts["requeued"] += 1
+                    requeued.append(job)
                 elif outcome is not None:
                     counts["failed"] += 1
+        # The lost worker's message is stuck unacknowledged in the broker: send anew.
+        for job in requeued:
+            counts["resent"] += self._send(job)
         grace = timedelta(seconds=self.settings.resend_grace)
         with transaction(self.engine) as session:
-            stale = store.stale_queued(session, now - grace)
-            if not stale:
-                return counts
-            queues = {queue_for(job.queue, job.priority) for job in stale}
-            in_broker = job_ids_in_broker(self.settings, queues)
-            if in_broker is None:  # cannot look: resend only long-waiting ones
-                blind = now - timedelta(seconds=self.settings.resend_blind_after)
-                stale = [j for j in stale if j.sent_at is None or j.sent_at < blind]
-                in_broker = set()
-            for job in stale:
-                if job.id in in_broker:
-                    store.mark_sent(session, job.id)  # still there: check again later
-                    continue
-                try:
-                    send_job(self.sender, job)
-                except Exception:
-                    log.warning("broker unavailable; job %s stays queued", job.id)
-                    break
-                store.mark_sent(session, job.id)
-                counts["resent"] += 1
+            stale = list(store.stale_queued(session, now - grace))
+        if not stale:
+            return self._log(counts)
+        queues = {queue_for(job.queue, job.priority) for job in stale}
+        in_broker = job_ids_in_broker(self.settings, queues)
+        if in_broker is None:  # cannot look: resend only long-waiting ones
+            blind = now - timedelta(seconds=self.settings.resend_blind_after)
+            stale = [j for j in stale if j.sent_at is None or j.sent_at < blind]
+            in_broker = set()
+        for job in stale:
+            if job.id in in_broker:  # still there: look again in a while
+                with transaction(self.engine) as session:
+                    store.mark_sent(session, job.id)
+                continue
+            sent = self._send(job)
+            if not sent:
+                break
+            counts["resent"] += sent
+        return self._log(counts)
+
+    @staticmethod
+    def _log(counts: dict[str, int]) -> dict[str, int]:
         if any(counts.values()):
             log.info("reaper: %s", counts)
         return counts
+
+    def _send(self, job: JobRow) -> int:
+        """Send a job's task and record it; 0 when the broker is unavailable (the job
+        stays queued and a later pass tries again)."""
+        try:
+            send_job(self.sender, job)
+        except Exception:
+            log.warning("broker unavailable; job %s stays queued", job.id)
+            return 0
+        with transaction(self.engine) as session:
+            store.mark_sent(session, job.id)
+        return 1

@@ -37,6 +37,9 @@ app.conf.update(
     task_reject_on_worker_lost=False,
     worker_prefetch_multiplier=1,
     worker_max_tasks_per_child=settings.max_jobs_per_child,
+    # A new child imports TensorFlow before it reports ready (seconds, more on a busy
+    # machine); Celery's default of 4 s would kill and respawn it forever.
+    worker_proc_alive_timeout=120,
     task_default_queue=settings.queue,
     task_soft_time_limit=settings.job_soft_time_limit,
     task_time_limit=settings.job_time_limit,

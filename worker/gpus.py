@@ -1,7 +1,8 @@
 """Which Celery worker processes `horn worker` runs: one per GPU by default.
 
 Each process sees one GPU (`CUDA_VISIBLE_DEVICES`), takes one job at a time and has its
-own Celery hostname (`horn-gpu0@host`, ...) and metrics port. With
+own Celery hostname (`horn-gpu0@host`, ...); their metrics are served together on one
+port by `horn worker`. With
 `HORN_DISTRIBUTE=mirrored` a single process sees every GPU, so that one job trains on
 all of them through `tf.distribute.MirroredStrategy`.
 
@@ -27,8 +28,7 @@ class WorkerSlot:
 
     Attributes:
         hostname: its Celery `--hostname` (`%h` is the machine's name).
-        env: environment variables to set for it (`CUDA_VISIBLE_DEVICES`,
-            `HORN_WORKER_METRICS_PORT`, `HORN_WORKER_HOSTNAME`).
+        env: environment variables to set for it (`CUDA_VISIBLE_DEVICES`).
     """
 
     hostname: str
@@ -67,15 +67,13 @@ def detect_gpus(environ: Mapping[str, str]) -> list[str]:
     return [str(i) for i in range(len(nodes))]
 
 
-def plan_workers(gpus: str, detected: list[str], distribute: str,
-                 metrics_port: int) -> list[WorkerSlot]:
+def plan_workers(gpus: str, detected: list[str], distribute: str) -> list[WorkerSlot]:
     """The worker processes for a `--gpus` value.
 
     Args:
         gpus: `all` (every detected GPU), `none` (CPU only), or ids such as `0,1`.
         detected: the GPUs found on this machine (`detect_gpus`).
         distribute: `mirrored` for one process over all the GPUs, else one per GPU.
-        metrics_port: the first metrics port (0: metrics off); process i gets port + i.
 
     Raises:
         ValueError: `gpus` is none of these.
@@ -84,23 +82,16 @@ def plan_workers(gpus: str, detected: list[str], distribute: str,
     if choice in ("", "all"):
         ids = detected
     elif choice == "none":
-        return [_slot(CPU_HOSTNAME, "-1", metrics_port)]
+        return [WorkerSlot(CPU_HOSTNAME, {"CUDA_VISIBLE_DEVICES": "-1"})]
     elif re.fullmatch(r"[\w-]+(,[\w-]+)*", choice):
         ids = [i.strip() for i in gpus.split(",")]
     else:
         raise ValueError("Expected --gpus all, none, or GPU ids such as 0,1 "
                          f"(HORN_WORKER_GPUS). Received: {gpus!r}")
     if not ids:
-        return [_slot(CPU_HOSTNAME, None, metrics_port)]
+        return [WorkerSlot(CPU_HOSTNAME)]
     if distribute == "mirrored":
-        return [_slot(CPU_HOSTNAME, ",".join(ids), metrics_port)]
-    return [_slot(f"horn-gpu{re.sub(r'[^A-Za-z0-9]+', '-', gpu)}@%h", gpu,
-                  metrics_port + i if metrics_port else 0)
-            for i, gpu in enumerate(ids)]
-
-
-def _slot(hostname: str, visible: str | None, port: int) -> WorkerSlot:
-    env = {"HORN_WORKER_METRICS_PORT": str(port)}
-    if visible is not None:
-        env["CUDA_VISIBLE_DEVICES"] = visible
-    return WorkerSlot(hostname, env)
+        return [WorkerSlot(CPU_HOSTNAME, {"CUDA_VISIBLE_DEVICES": ",".join(ids)})]
+    return [WorkerSlot(f"horn-gpu{re.sub(r'[^A-Za-z0-9]+', '-', gpu)}@%h",
+                       {"CUDA_VISIBLE_DEVICES": gpu})
+            for gpu in ids]

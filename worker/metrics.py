@@ -1,5 +1,6 @@
 """Prometheus metrics of a worker, served by the Celery parent on
-`HORN_WORKER_METRICS_PORT` (off when 0).
+`HORN_WORKER_METRICS_PORT` (off when 0); with one Celery worker per GPU, `horn worker`
+serves them all on that port.
 
 The worker is a prefork pool: jobs run in child processes. prometheus_client's
 multiprocess mode lets each child write its samples to files in a private directory
@@ -14,7 +15,8 @@ Metrics:
 - `horn_worker_job_duration_seconds{kind}` and `horn_worker_epoch_duration_seconds`.
 - `horn_worker_task_errors_total`: exceptions that escaped the task itself.
 - `horn_worker_jobs_running`: jobs running now.
-- `horn_worker_device_info{device,device_type}`: 1 for each device TensorFlow sees.
+- `horn_worker_device_info{worker,device,device_type,cuda_visible_devices}`: 1 for
+  each device TensorFlow sees.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ class _Metrics:
                              multiprocess_mode="livesum")
         self.devices = Gauge("horn_worker_device_info",
                              "1 for each device TensorFlow sees on this worker.",
-                             ["device", "device_type"], multiprocess_mode="max")
+                             ["worker", "device", "device_type", "cuda_visible_devices"],
+                             multiprocess_mode="max")
 
 
 @functools.cache
@@ -92,8 +95,10 @@ def metrics() -> _Metrics:
 
 def record_devices(devices: list[dict[str, str]]) -> None:
     """Publish the devices a child sees (called once per child, after TensorFlow)."""
+    worker = os.environ.get("HORN_WORKER_HOSTNAME", "")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     for device in devices:
-        metrics().devices.labels(device["name"], device["type"]).set(1)
+        metrics().devices.labels(worker, device["name"], device["type"], visible).set(1)
 
 
 _started: dict[str, float] = {}

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     the host or sits behind an authenticating proxy."""
 
     # Worker.
-    lease_seconds: int = Field(default=120, ge=5)
+    lease_seconds: int = Field(default=120, ge=2)
     """How long a claimed job stays claimed without a heartbeat."""
     progress_interval: float = Field(default=0.25, gt=0)
     """Seconds between two per-batch progress events (a few per second)."""
@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     """`mirrored`: one job uses every GPU of the worker through
     `tf.distribute.MirroredStrategy` (then `horn worker` runs one process for all)."""
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
-    """Port of the worker's Prometheus metrics (0: off). With one process per GPU,
-    the i-th uses this port + i."""
+    """Port of the worker's Prometheus metrics (0: off); one port for all the worker
+    processes `horn worker` starts on a machine."""
     worker_metrics_host: str = "127.0.0.1"
     """Address the worker's metrics listen on (`0.0.0.0` in a container)."""
     log_format: Literal["json", "text"] = "json"

@@ -250,10 +250,11 @@ def requeue_expired(session: Session, job: JobRow, now: datetime) -> str | None:
 
 def stale_queued(session: Session, sent_before: datetime, limit: int = 500
                  ) -> Sequence[JobRow]:
-    """Queued jobs whose task was never sent, or sent before `sent_before`."""
+    """Queued jobs whose task was last sent (or, never sent, that were created) before
+    `sent_before`: younger ones may still be on their way to the broker."""
     return session.scalars(
         select(JobRow).where(JobRow.status == JobStatus.QUEUED.value,
-                             (JobRow.sent_at.is_(None)) | (JobRow.sent_at < sent_before))
+                             func.coalesce(JobRow.sent_at, JobRow.created_at) < sent_before)
         .order_by(JobRow.created_at).limit(limit)
     ).all()
 

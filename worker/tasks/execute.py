@@ -18,6 +18,7 @@ from server.store.db import transaction
 from worker import runtime
 from worker.events import EventSink, LeaseLost, clean_logs, retry_db
 from worker.heartbeat import Heartbeat
+from worker.metrics import epoch_timer
 from worker.progress import ProgressCallback
 
 
@@ -79,12 +80,13 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
             job_store.set_weights_version_in(session, job_id, weights_in)
 
     runtime.reset_session()
-    model = runtime.build_model(spec)
     blobs = make_blob_store(settings)
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
-    runtime.ensure_built(model, arrays["x"])
-    if compile_config:
-        runtime.compile_model(model, compile_config)
+    with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision
+        model = runtime.build_model(spec)
+        runtime.ensure_built(model, arrays["x"])
+        if compile_config:
+            runtime.compile_model(model, compile_config)
     prior: dict[str, Any] = {"history": {}, "epoch": []}
     if resume is not None:
         last_epoch, prior, state = resume
@@ -154,7 +156,8 @@ def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
     model.fit(
         arrays["x"], arrays.get("y"),
         batch_size=args.get("batch_size"), epochs=args.get("epochs", 1), verbose=0,
-        callbacks=[*runtime.build_callbacks(args.get("callbacks") or []), progress],
+        callbacks=[*runtime.build_callbacks(args.get("callbacks") or []), epoch_timer(),
+                   progress],
         validation_split=args.get("validation_split", 0.0),
         validation_data=validation_data, shuffle=args.get("shuffle", True),
         class_weight={int(k): v for k, v in class_weight.items()} if class_weight else None,
