@@ -44,3 +44,14 @@ def test_killed_child_job_finishes_elsewhere(moment: str, faults: FaultStack,
     assert history.history["loss"][-1] < history.history["loss"][0]
     # The model continues from the job's final weights.
     assert m.evaluate(x, y, verbose=0)[1] > 0.8
+
+
+def test_job_fails_after_its_last_attempt(faults: FaultStack, sdk: keras.Connection) -> None:
+    x, y = data()
+    job = model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, wait=False,
+                      max_attempts=1)
+    strike_at(job, Moment(MOMENTS["mid-run"]), kill_child)
+    with pytest.raises(keras.errors.JobFailed, match="maximum of 1 attempts"):
+        job.wait(timeout=120)
+    info = job.info()
+    assert info["status"] == "failed" and info["attempt"] == 1

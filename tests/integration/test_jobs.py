@@ -138,3 +138,31 @@ def test_job_options_are_checked(conn: keras.Connection) -> None:
         model.fit(x, y, epoch=3)
     with pytest.raises(errors.InvalidArgument, match="queue"):
         model.fit(x, y, queue="../etc", verbose=0)
+
+
+def test_time_limit_stops_and_fails_cleanly(conn: keras.Connection) -> None:
+    x, y = _data(4096)
+    job = _model().fit(x, y, epochs=500, batch_size=8, verbose=0, wait=False, time_limit=2)
+    with pytest.raises(TimeoutError, match="time limit of 2 s") as info:
+        job.wait(timeout=120)
+    assert isinstance(info.value, errors.JobFailed)
+    final = job.info()
+    assert final["status"] == "failed" and final["time_limit"] == 2
+    assert 0 < len(job.metrics().get("loss", [])) < 500  # stopped early, epochs kept
+
+
+def test_idempotency_key_returns_the_same_job(conn: keras.Connection) -> None:
+    from client._data import encode
+
+    x, y = _data(32)
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0)  # registers the model and uploads x and y
+    body = {"model_id": model._remote_id, "kind": "evaluate",
+            "compile_config": model._compile_config,
+            "data": {"x": encode(x).blob_id, "y": encode(y).blob_id}}
+    headers = {"Idempotency-Key": "same-key-twice"}
+    created = conn.request("POST", "/v1/jobs", json_body=body, headers=headers)
+    again = conn.request("POST", "/v1/jobs", json_body=body, headers=headers)
+    assert created.status_code == 201 and again.status_code == 200
+    assert created.json()["id"] == again.json()["id"]
+    keras.jobs.get(created.json()["id"]).wait()
