@@ -30,6 +30,7 @@ unit: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-services.sh
 	scripts/ensure-deploy-tools.sh
+	scripts/ensure-browser.sh
 	$(MAKE) lint
 	$(PY) -m pytest -q
 

@@ -47,6 +47,8 @@ class Connection:
         timeout: seconds to wait for a connection and for a normal response.
         max_retries: attempts for transient failures (connection errors; 408, 429,
             502, 503, 504 on idempotent requests or requests with an Idempotency-Key).
+        reconnect_timeout: how long a job's event stream keeps reconnecting (server
+            restarts, outages) before giving up; the job itself goes on regardless.
 
     Example:
         >>> import client as keras
@@ -54,13 +56,15 @@ class Connection:
     """
 
     def __init__(self, url: str | None = None, api_key: str | None = None, *,
-                 timeout: float = 30.0, max_retries: int = 5) -> None:
+                 timeout: float = 30.0, max_retries: int = 5,
+                 reconnect_timeout: float = 300.0) -> None:
         self.url = (url or os.environ.get("HORN_URL") or DEFAULT_URL).rstrip("/")
         api_key = api_key if api_key is not None else os.environ.get("HORN_API_KEY")
         headers = {"User-Agent": "horn-sdk/0.1"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.max_retries = max_retries
+        self.reconnect_timeout = reconnect_timeout
         self.stats = Stats()
         self._client = httpx.Client(
             base_url=self.url, headers=headers,
@@ -139,13 +143,17 @@ class Connection:
     def events(self, job_id: str, last_event_id: int | None = None,
                deadline: float | None = None) -> Iterator[SSEEvent]:
         """Follow a job's server-sent events; reconnects and resumes (from the last
-        event seen) after drops and server restarts.
+        event seen) after drops, server restarts and outages, for up to
+        `reconnect_timeout` seconds without a connection.
 
         Raises:
             TimeoutError: when `deadline` (a `time.monotonic()` value) passes first.
+            client.errors.ConnectError: the server stayed unreachable too long (the job
+                goes on running; re-attach with `client.jobs.get(id).wait()`).
         """
         last = last_event_id
         failures = 0
+        lost_since: float | None = None
         while True:
             headers = {"Accept": "text/event-stream"}
             if last is not None:
@@ -157,40 +165,43 @@ class Connection:
                     raise TimeoutError(f"Job {job_id} did not finish in time; it goes on "
                                        "running on the server.")
                 timeout = httpx.Timeout(timeout.connect, read=remaining)
+            problem: Exception
             try:
                 with self._client.stream("GET", f"/v1/jobs/{job_id}/events",
                                          headers=headers, timeout=timeout) as response:
                     if response.status_code >= 400:
                         response.read()
-                        if response.status_code in RETRY_STATUSES and \
-                                failures < self.max_retries:
-                            failures += 1
-                            self._sleep(failures)
-                            continue
-                        raise errors.api_error_for(response.status_code,
-                                                   _json_or_none(response))
-                    for event in _parse_sse(response.iter_lines()):
-                        failures = 0
-                        if event.id is not None:
-                            last = event.id
-                        yield event
-                        if event.type == "job_end":
-                            return
+                        error = errors.api_error_for(response.status_code,
+                                                     _json_or_none(response))
+                        if response.status_code not in RETRY_STATUSES:
+                            raise error
+                        problem = error
+                    else:
+                        lost_since, failures = None, 0
+                        for event in _parse_sse(response.iter_lines()):
+                            if event.id is not None:
+                                last = event.id
+                            yield event
+                            if event.type == "job_end":
+                                return
+                        continue  # the server closed the stream: reconnect
             except httpx.ReadTimeout as exc:
                 if deadline is not None and time.monotonic() >= deadline - 0.01:
                     raise TimeoutError(f"Job {job_id} did not finish in time; it goes on "
                                        "running on the server.") from exc
-                failures += 1
-                if failures > self.max_retries:
-                    raise errors.Timeout(f"No event from job {job_id} for too long.") from exc
-                self._sleep(failures)
+                problem = exc
             except httpx.TransportError as exc:
-                failures += 1
-                if failures > self.max_retries:
-                    raise errors.ConnectError(
-                        f"Lost the event stream of job {job_id} from {self.url}: {exc}. "
-                        "The job goes on running on the server.") from exc
-                self._sleep(failures)
+                problem = exc
+            now = time.monotonic()
+            lost_since = lost_since if lost_since is not None else now
+            if now - lost_since > self.reconnect_timeout:
+                raise errors.ConnectError(
+                    f"Lost the event stream of job {job_id} from {self.url} for "
+                    f"{now - lost_since:.0f} s ({problem}). The job goes on running on the "
+                    f"server: re-attach with `client.jobs.get({job_id!r}).wait()`."
+                ) from problem
+            failures += 1
+            time.sleep(min(5.0, 0.25 * 2 ** (failures - 1)))
 
     @staticmethod
     def _sleep(attempt: int, retry_after: str | None = None) -> None:

@@ -89,6 +89,10 @@ def _submit(model: Model, kind: str, args: dict[str, Any],
         for name, p in group.items():
             key = name if prefix == "" else f"{prefix}_{name}"
             data[key] = _data.refs(p)
+    from client.utils import current_seed
+
+    if current_seed() is not None:
+        args = {**args, "seed": current_seed()}
     body = {"model_id": model_id, "kind": kind, "compile_config": model._compile_config,
             "compile_id": model._compile_id, "args": args, "data": data, **options}
     job = conn.post("/v1/jobs", body, headers={"Idempotency-Key": uuid.uuid4().hex})

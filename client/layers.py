@@ -62,6 +62,54 @@ class _InputLayerBase(Layer):
 __all__ = install_namespace("layers", globals(), overrides={"InputLayer": _InputLayerBase})
 
 
+def _merge(class_name: str, inputs: Any, **kwargs: Any) -> Any:
+    return globals()[class_name](**kwargs)(inputs)
+
+
+def concatenate(inputs: Any, axis: int = -1, **kwargs: Any) -> Any:
+    """Functional form of `Concatenate`: `layers.concatenate([a, b], axis=-1)`."""
+    return _merge("Concatenate", inputs, axis=axis, **kwargs)
+
+
+def add(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Add`."""
+    return _merge("Add", inputs, **kwargs)
+
+
+def subtract(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Subtract` (exactly two inputs)."""
+    return _merge("Subtract", inputs, **kwargs)
+
+
+def multiply(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Multiply`."""
+    return _merge("Multiply", inputs, **kwargs)
+
+
+def average(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Average`."""
+    return _merge("Average", inputs, **kwargs)
+
+
+def maximum(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Maximum`."""
+    return _merge("Maximum", inputs, **kwargs)
+
+
+def minimum(inputs: Any, **kwargs: Any) -> Any:
+    """Functional form of `Minimum`."""
+    return _merge("Minimum", inputs, **kwargs)
+
+
+def dot(inputs: Any, axes: Any = -1, normalize: bool = False, **kwargs: Any) -> Any:
+    """Functional form of `Dot`."""
+    return _merge("Dot", inputs, axes=axes, normalize=normalize, **kwargs)
+
+
+__all__ = sorted([*__all__, "add", "average", "concatenate", "dot", "maximum", "minimum",
+                  "multiply", "subtract"])
+
+
 def __getattr__(name: str) -> Any:
     """Generated names are set at import; anything else is a misspelling."""
     raise missing_attribute(__name__, "layers", name)

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from client import _objects, _training, errors
+from client import _functional, _objects, _training, errors
 from client._history import History
 from client._http import Connection, get_connection
+from client._objects import register_layer_call
 from client._tensors import KerasTensor
 
 _DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy",
@@ -67,7 +68,9 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
     layer = layers.InputLayer(batch_shape=full, dtype=dtype or "float32", sparse=bool(sparse),
                               name=name or _objects.auto_name("input_layer"),
                               optional=bool(optional))
-    return KerasTensor(full, str(dtype or "float32"), layer.name, layer)
+    tensor = KerasTensor(full, str(dtype or "float32"), layer.name, layer)
+    layer.__dict__["_horn_input_tensor"] = tensor
+    return tensor
 
 
 class Model:
@@ -77,13 +80,13 @@ class Model:
     there, and the next call continues from them, as in Keras.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is Model:
-            raise NotImplementedError(
-                "The functional API (`keras.Model(inputs, outputs)`) is not available in "
-                "this version of horn yet; build the model with `keras.Sequential`.")
-        self.name: str = kwargs.get("name") or "model"
-        self.trainable: bool = kwargs.get("trainable", True)
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to Model: {kwargs}")
+        self.name: str = name or _objects.auto_name(
+            "functional" if type(self) is Model else type(self).__name__)
+        self.trainable: bool = trainable
         self.compiled = False
         self._compile_config: dict[str, Any] | None = None
         self._compile_id: str | None = None
@@ -93,14 +96,77 @@ class Model:
         self._remote_id: str | None = None
         self._remote_spec: dict[str, Any] | None = None
         self._connection: Connection | None = None
+        self._inputs: Any = None
+        self._outputs: Any = None
+        if type(self) is not Model:
+            return
+        if inputs is None or outputs is None:
+            raise ValueError(
+                "horn builds models with `keras.Model(inputs, outputs)` (the functional API) "
+                "or `keras.Sequential`. Subclassing `keras.Model` with a custom `call` would "
+                "run your Python code on the worker, which horn never does.")
+        self._inputs, self._outputs = inputs, outputs
+        _functional.functional_config(self.name, self.trainable, inputs, outputs)  # checks
 
-    # --- subclass hooks ----------------------------------------------------------
+    # --- the functional API ---------------------------------------------------------
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """The model's input tensors (flattened), as in Keras."""
+        return [t for t in _functional.flatten(self._inputs) if isinstance(t, KerasTensor)]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The model's output tensors (flattened), as in Keras."""
+        return [t for t in _functional.flatten(self._outputs) if isinstance(t, KerasTensor)]
+
+    @property
+    def layers(self) -> list[Any]:
+        """The model's layers in topological order (its `InputLayer`s included)."""
+        layers, _ = _functional.collect(self.inputs, self.outputs)
+        return layers
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        """A layer by name or by index in `model.layers`, as in Keras."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model "
+                                 f"only has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Use the model as a layer of another model (on symbolic tensors)."""
+        return _functional.call_layer(self, *args, **kwargs)
+
+    def _serialize(self) -> dict[str, Any]:
+        spec = self._spec()
+        spec.pop("build_config", None)
+        return spec
+
     def get_config(self) -> dict[str, Any]:
-        """The model's config, in Keras's format."""
-        raise NotImplementedError
+        """The model's config, in Keras's format (`Functional.get_config()`)."""
+        return _functional.functional_config(self.name, self.trainable, self._inputs,
+                                             self._outputs)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        """Rebuild a functional model from `get_config()` output (or Keras's)."""
+        inputs, outputs = _functional.rebuild(config, _deserialize_layer, _input_from_entry)
+        return Model(inputs, outputs, name=config.get("name"),
+                     trainable=config.get("trainable", True))
 
     def _spec(self) -> dict[str, Any]:
-        raise NotImplementedError
+        return {"module": "keras.src.models.functional", "class_name": "Functional",
+                "config": self.get_config(), "registered_name": "Functional"}
 
     # --- serialization -----------------------------------------------------------
     def to_json(self, **kwargs: Any) -> str:
@@ -287,10 +353,8 @@ class Sequential(Model):
         """Add a layer (or a `keras.Input`) on top of the stack."""
         if isinstance(layer, KerasTensor):
             layer = layer._keras_history[0]
-        if isinstance(layer, Model):
-            raise NotImplementedError("Nested models are not available in this version of "
-                                      "horn yet; add the inner model's layers instead.")
-        if not (isinstance(layer, _objects.KerasObject) and layer._category == "layers"):
+        if not isinstance(layer, Model) and not (
+                isinstance(layer, _objects.KerasObject) and layer._category == "layers"):
             raise ValueError("Only instances of `keras.Layer` can be added to a Sequential "
                              f"model. Received: {layer!r} (of type {type(layer)})")
         is_input = _is_input_layer(layer)
@@ -332,11 +396,10 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """Rebuild a Sequential model from `get_config()` output."""
-        from client import layers as layers_ns
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config.get("layers", []):
-            model.add(layers_ns.deserialize(entry))
+            model.add(_deserialize_layer(entry))
         return model
 
     def _spec(self) -> dict[str, Any]:
@@ -401,14 +464,47 @@ def _serialize_nested(value: Any, namespace: Any) -> Any:
     return _objects.serialize(value)
 
 
-def model_from_json(json_string: str) -> Sequential:
-    """A client model from Keras JSON (`model.to_json()` output)."""
-    spec = json.loads(json_string)
-    if spec.get("class_name") != "Sequential":
-        raise NotImplementedError(
-            f"Only Sequential models can be read in this version of horn. Received: "
-            f"class_name={spec.get('class_name')!r}")
-    return Sequential.from_config(spec["config"])
+def model_from_json(json_string: str) -> Model:
+    """A client model from Keras JSON (`model.to_json()` output), Sequential or
+    functional, checked against horn's allow-list first."""
+    from schemas.validate import validate_keras_config
 
+    spec = json.loads(json_string)
+    validate_keras_config(spec, where="model")
+    model = _model_from_spec(spec)
+    compile_config = spec.get("compile_config")
+    if compile_config:
+        model.compile(**{k: v for k, v in compile_config.items()
+                         if k in ("optimizer", "loss", "loss_weights", "metrics",
+                                  "weighted_metrics")})
+    return model
+
+
+def _model_from_spec(spec: dict[str, Any]) -> Model:
+    if spec.get("class_name") == "Sequential":
+        return Sequential.from_config(spec["config"])
+    if spec.get("class_name") in ("Functional", "Model"):
+        return Model.from_config(spec["config"])
+    raise ValueError(f"Expected a Sequential or Functional model. Received: "
+                     f"class_name={spec.get('class_name')!r}")
+
+
+def _deserialize_layer(entry: dict[str, Any]) -> Any:
+    from client import layers as layers_ns
+
+    if entry.get("class_name") in ("Sequential", "Functional", "Model"):
+        return _model_from_spec(entry)
+    clean = {k: v for k, v in entry.items() if k not in ("inbound_nodes", "name")}
+    return layers_ns.deserialize(clean)
+
+
+def _input_from_entry(entry: dict[str, Any]) -> KerasTensor:
+    config = entry["config"]
+    return Input(batch_shape=config.get("batch_shape"), dtype=config.get("dtype"),
+                 sparse=config.get("sparse"), name=config.get("name"),
+                 optional=bool(config.get("optional", False)))
+
+
+register_layer_call(_functional.call_layer)
 
 __all__ = ["Input", "Model", "Sequential", "model_from_json", "errors"]

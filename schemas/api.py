@@ -140,7 +140,13 @@ DataRef = str | list[str] | dict[str, str]
 """An array argument: one blob id, or a list/dict of them for several inputs."""
 
 
-class FitArgs(_Strict):
+class _Seeded(_Strict):
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1,
+                             description="Set by `keras.utils.set_random_seed`: the worker "
+                             "seeds Python, NumPy and the backend before building the model")
+
+
+class FitArgs(_Seeded):
     """`Model.fit` arguments that travel to the worker, with Keras's defaults."""
 
     batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -156,14 +162,14 @@ class FitArgs(_Strict):
     callbacks: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
 
 
-class EvaluateArgs(_Strict):
+class EvaluateArgs(_Seeded):
     """`Model.evaluate` arguments that travel to the worker."""
 
     batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
     steps: int | None = Field(default=None, ge=1)
 
 
-class PredictArgs(_Strict):
+class PredictArgs(_Seeded):
     """`Model.predict` arguments that travel to the worker."""
 
     batch_size: int | None = Field(default=None, ge=1, le=1_000_000)

@@ -11,9 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.core.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _is_loopback(host: str) -> bool:
@@ -191,10 +196,14 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _check_bind(host: str) -> None:
-    """Refuse a non-loopback address unless HORN_ALLOW_UNAUTHENTICATED_BIND is set."""
+    """Refuse a non-loopback address unless authentication is on (`HORN_AUTH=keys`) or
+    the explicit opt-out `HORN_ALLOW_UNAUTHENTICATED_BIND=1` is set."""
     if _is_loopback(host):
         return
-    if not get_settings().allow_unauthenticated_bind:
+    settings = get_settings()
+    if settings.auth == "keys":
+        return
+    if not settings.allow_unauthenticated_bind:
         _refuse_public_bind(host)
     print(f"horn: listening on {host} without authentication "
           "(HORN_ALLOW_UNAUTHENTICATED_BIND=1): publish this port only to 127.0.0.1 of "
@@ -203,12 +212,78 @@ def _check_bind(host: str) -> None:
 
 def _refuse_public_bind(host: str) -> None:
     raise SystemExit(
-        f"horn: refusing to listen on {host}: this version has no authentication, so any "
-        "machine that reaches this address could submit jobs. Bind to 127.0.0.1 (the "
-        "default) and put an authenticating proxy in front if others must reach it. "
-        "In a container whose port is published only to 127.0.0.1 of the host (or "
-        "behind such a proxy), set HORN_ALLOW_UNAUTHENTICATED_BIND=1."
+        f"horn: refusing to listen on {host} without authentication (HORN_AUTH=none): any "
+        "machine that reaches this address could submit jobs. Turn authentication on with "
+        "HORN_AUTH=keys and create API keys with `horn keys create --user NAME`, or bind "
+        "to 127.0.0.1 (the default). In a container whose port is published only to "
+        "127.0.0.1 of the host (or behind an authenticating proxy), set "
+        "HORN_ALLOW_UNAUTHENTICATED_BIND=1."
     )
+
+
+def _keys_session() -> Session:
+    from server.store.db import make_engine, session_factory
+    from server.store.migrate import check_schema
+
+    engine = make_engine(get_settings().resolved_database_url())
+    check_schema(engine)
+    return session_factory(engine)()
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """`horn keys create --user NAME [--admin]`: a new API key, printed once."""
+    from server.store import users
+
+    with _keys_session() as session:
+        try:
+            users.ensure_user(session, args.user, is_admin=args.admin)
+            row, raw = users.create_key(session, args.user)
+        except users.AccountError as exc:
+            raise SystemExit(f"horn keys create: {exc}") from None
+        session.commit()
+        user = users.get_user(session, args.user)
+        is_admin = bool(user and user.is_admin)
+    if args.json:
+        print(json.dumps({"id": row.id, "prefix": row.prefix, "user": args.user,
+                          "is_admin": is_admin, "key": raw}))
+    else:
+        print(f"Created API key {row.id} (prefix {row.prefix}) for user {args.user}"
+              f"{' (admin)' if is_admin else ''}. It is shown only this once; the server "
+              "keeps only its hash:", file=sys.stderr)
+        print(raw)
+    return 0
+
+
+def _fmt(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """`horn keys list [--user NAME]`: keys, without their secrets."""
+    from server.store import users
+
+    with _keys_session() as session:
+        rows = users.list_keys(session, args.user)
+        print(f"{'ID':<17} {'PREFIX':<9} {'USER':<20} {'CREATED':<20} {'LAST USED':<20} "
+              "REVOKED")
+        for row in rows:
+            print(f"{row.id:<17} {row.prefix:<9} {row.owner:<20} {_fmt(row.created_at):<20} "
+                  f"{_fmt(row.last_used_at):<20} {_fmt(row.revoked_at)}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """`horn keys revoke ID`: refuse the key from the next request on."""
+    from server.store import users
+
+    with _keys_session() as session:
+        try:
+            row = users.revoke_key(session, args.id)
+        except users.AccountError as exc:
+            raise SystemExit(f"horn keys revoke: {exc}") from None
+        session.commit()
+        print(f"Revoked API key {row.id} (prefix {row.prefix}) of user {row.owner}.")
+    return 0
 
 
 def _redact(url: str) -> str:
@@ -244,6 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--queues", help="comma-separated queues (default HORN_QUEUE)")
     worker.add_argument("--loglevel", default="INFO")
     worker.set_defaults(func=cmd_worker)
+
+    keys = sub.add_parser("keys", help="API keys (for HORN_AUTH=keys)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key (and the user if missing)")
+    create.add_argument("--user", required=True, help="the user the key belongs to")
+    create.add_argument("--admin", action="store_true", help="make the user an admin")
+    create.add_argument("--json", action="store_true", help="print JSON (id, prefix, key)")
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys_sub.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--user", help="only this user's keys")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id or prefix")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_keys_revoke)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

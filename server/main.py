@@ -12,6 +12,8 @@ from server.api.main import api_router
 from server.api.routes import health
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
+from server.core.ratelimit import RateLimiter
+from server.dashboard import install_dashboard
 from server.metrics import install_metrics
 from server.queue import make_sender
 from server.reaper import Reaper
@@ -51,8 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.blob_store = make_blob_store(settings)
     app.state.sender = sender
     app.state.reaper = reaper
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second,
+                                         settings.rate_limit_burst)
     install_error_handlers(app)
     install_metrics(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_dashboard(app, settings)
     return app

@@ -29,8 +29,11 @@ def make_sender(settings: Settings) -> Celery:
     return app
 
 
+SOFT_LIMIT_GRACE = 30
+"""The worker's heartbeat stops a job cooperatively at its time limit (after the current
+batch, keeping its checkpoint); Celery's soft limit is a backstop this much later."""
 HARD_LIMIT_GRACE = 120
-"""Seconds between a job's soft time limit (checkpoint, fail cleanly) and the hard kill."""
+"""Seconds after the time limit at which Celery kills a job that did not stop."""
 
 
 def send_job(sender: Celery, job: JobRow) -> None:
@@ -40,7 +43,7 @@ def send_job(sender: Celery, job: JobRow) -> None:
     """
     options: dict[str, Any] = {}
     if job.time_limit:
-        options = {"soft_time_limit": job.time_limit,
+        options = {"soft_time_limit": job.time_limit + SOFT_LIMIT_GRACE,
                    "time_limit": job.time_limit + HARD_LIMIT_GRACE}
     sender.send_task(RUN_JOB_TASK, args=[job.id], queue=queue_for(job.queue, job.priority),
                      retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,

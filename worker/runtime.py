@@ -99,6 +99,13 @@ def reset_session() -> None:
     keras.backend.clear_session()
 
 
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend, as `keras.utils.set_random_seed` does."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
 def build_model(spec: dict[str, Any]) -> Any:
     """A Keras model from its `to_json()` spec, after the allow-list check."""
     validate_keras_config(spec, where="spec")

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from server.core.config import Settings
+from server.core.errors import Forbidden, Unauthenticated
+from server.core.ratelimit import RateLimiter
 from server.store.blobs import BlobStore
 from server.store.db import session_factory
 from server.store.tables import LOCAL_USER
+from server.store.users import authenticate_key
+
+
+@dataclass(frozen=True)
+class UserContext:
+    """Who is calling: the user's name, whether they are an admin, and the prefix of the
+    API key they used (None without authentication or for a dashboard session)."""
+
+    name: str
+    is_admin: bool = False
+    key_prefix: str | None = None
+
+
+LOCAL = UserContext(name=LOCAL_USER, is_admin=True)
+"""The caller when `HORN_AUTH=none`."""
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -32,12 +50,74 @@ def get_blob_store(request: Request) -> BlobStore:
     return store
 
 
-def get_current_user() -> str:
-    """The caller. Until authentication lands, everything belongs to the local user."""
-    return LOCAL_USER
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "Expected an `Authorization: Bearer <API key>` header. Received a header of "
+            f"another form ({scheme[:20]!r}). Pass the key with `client.connect(url, "
+            "api_key=...)` or the HORN_API_KEY environment variable.")
+    return token.strip()
+
+
+def get_current_user(request: Request) -> UserContext:
+    """The caller.
+
+    With `HORN_AUTH=none` everything belongs to the local user. With `HORN_AUTH=keys`
+    the request must carry a live API key (a revoked key is refused at once: every
+    request looks the key up), and each key is held to the request rate limit.
+
+    Raises:
+        Unauthenticated: 401, no key, a malformed, unknown or revoked key.
+        RateLimited: 429, the key sent more requests than `HORN_RATE_LIMIT_*` allow.
+    """
+    settings: Settings = request.app.state.settings
+    if settings.auth == "none":
+        return LOCAL
+    cached: UserContext | None = getattr(request.state, "horn_user", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(
+            "This server needs an API key: send `Authorization: Bearer <key>` (the SDK "
+            "sends HORN_API_KEY, or `client.connect(url, api_key=...)`). An administrator "
+            "creates keys with `horn keys create --user NAME`.")
+    with session_factory(request.app.state.engine)() as session:
+        user = authenticate_key(session, token)
+        key_prefix = token.split("_")[1] if user is not None else None
+        context = UserContext(user.name, user.is_admin, key_prefix) if user else None
+        session.commit()
+    if context is None:
+        raise Unauthenticated(
+            "The API key is not valid: it is unknown, malformed or revoked "
+            f"(received a key starting {token[:13]!r}). Ask an administrator for a new "
+            "key (`horn keys create --user NAME`).")
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(context.key_prefix or context.name)
+    request.state.horn_user = context
+    return context
+
+
+def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]) -> UserContext:
+    """The caller, who must be an admin.
+
+    Raises:
+        Forbidden: 403, the caller is not an admin.
+    """
+    if not user.is_admin:
+        raise Forbidden(f"User {user.name!r} is not an administrator; this route is for "
+                        "administrators only.")
+    return user
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
-CurrentUser = Annotated[str, Depends(get_current_user)]
+CurrentUser = Annotated[UserContext, Depends(get_current_user)]
+AdminUser = Annotated[UserContext, Depends(get_admin_user)]

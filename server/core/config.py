@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,9 +42,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     allow_unauthenticated_bind: bool = False
-    """Let `horn server`/`horn up` listen on a non-loopback address although there is
-    no authentication yet. Only for containers whose port is published to 127.0.0.1 of
-    the host or sits behind an authenticating proxy."""
+    """Let `horn server`/`horn up` listen on a non-loopback address with `HORN_AUTH=none`.
+    Only for containers whose port is published to 127.0.0.1 of the host or sits behind
+    an authenticating proxy."""
+    auth: Literal["none", "keys"] = "none"
+    """`keys`: every `/v1` request needs `Authorization: Bearer <API key>` (create keys
+    with `horn keys create`). `none`: no authentication, everything belongs to the local
+    user `local` (the embedded single-user mode, loopback only)."""
 
     # Worker.
     lease_seconds: int = Field(default=120, ge=2)
@@ -84,7 +89,54 @@ class Settings(BaseSettings):
 
     # Server.
     max_upload_bytes: int = Field(default=4 * 1024**3, ge=1)
+
+    # Limits (per request, per job, per user).
+    max_import_bytes: int = Field(default=2 * 1024**3, ge=1)
+    """Largest `.keras` file `POST /v1/models/import` accepts (compressed)."""
+    max_unpacked_bytes: int = Field(default=4 * 1024**3, ge=1)
+    """Largest total size of the unpacked members of an imported `.keras` file."""
+    max_compression_ratio: float = Field(default=100.0, gt=1)
+    """Largest uncompressed/compressed ratio of a `.keras` member (zip bombs)."""
+    max_arrays_per_job: int = Field(default=64, ge=1)
+    max_model_params: int = Field(default=1_000_000_000, ge=1)
+    """Most parameters a model may have (estimated from its JSON at submission)."""
+    max_model_memory_bytes: int = Field(default=32 * 1024**3, ge=1)
+    """Most memory a model's training state may need (parameters x 4 bytes x 4:
+    weights, gradients and two optimizer slots)."""
+    max_total_steps: int = Field(default=10_000_000, ge=1)
+    """Most training steps (epochs x steps per epoch) one fit may ask for."""
+    max_time_limit: int = Field(default=24 * 3600, ge=1)
+    """Largest `time_limit` (seconds per attempt) a job may ask for."""
+    max_queued_jobs_per_user: int = Field(default=100, ge=1)
+    max_running_jobs_per_user: int = Field(default=16, ge=1)
+    """A user with this many jobs running gets 429 for new ones until one finishes."""
+    rate_limit_per_second: float = Field(default=50.0, ge=0)
+    """Requests per second per API key, sustained (token bucket per server process;
+    0 turns it off). Not applied with `HORN_AUTH=none`."""
+    rate_limit_burst: int = Field(default=500, ge=1)
+    """Requests an idle key may send at once before the sustained rate applies."""
     event_poll_interval: float = Field(default=0.05, gt=0)
+    secret_key: str = ""
+    """Signs the dashboard's session cookies (`HORN_SECRET_KEY`, a long random string).
+    Outside development the server refuses to start while it is empty or a placeholder;
+    in development an empty key means a random one kept in `data_dir/secret_key`."""
+
+    def resolved_secret_key(self) -> str:
+        """The key that signs session cookies.
+
+        Raises:
+            ValueError: outside development, `HORN_SECRET_KEY` is empty or a placeholder.
+        """
+        key = self.secret_key.strip()
+        if key and not is_placeholder_secret(key):
+            return key
+        if self.environment != "development":
+            raise ValueError(
+                "HORN_SECRET_KEY must be set to a long random string outside development "
+                f"(HORN_ENVIRONMENT={self.environment}). Received: "
+                f"{'an empty value' if not key else 'a placeholder'}. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
+        return _development_secret(self.data_dir)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite in the data directory."""
@@ -120,6 +172,39 @@ class Settings(BaseSettings):
         # order ("priority" strategy), so high-priority jobs are taken first.
         return {"visibility_timeout": self.job_time_limit + 3600,
                 "queue_order_strategy": "priority"}
+
+
+_PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "secretkey", "placeholder",
+                        "xxx", "todo", "none", "default", "development", "dev", "test"}
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """Whether a secret is a placeholder (`changeme`, `change-me-...`) or too short."""
+    plain = "".join(ch for ch in value.lower() if ch.isalnum())
+    return (len(value) < 16 or plain in _PLACEHOLDER_SECRETS or plain.startswith("changeme")
+            or plain.startswith("changethis"))
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A random key for development, kept in the data directory across restarts."""
+    import secrets
+
+    path = data_dir / "secret_key"
+    try:
+        existing = path.read_text().strip()
+    except OSError:
+        existing = ""
+    if len(existing) >= 32:
+        return existing
+    key = secrets.token_urlsafe(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+    except OSError:  # a read-only data directory: sessions last as long as the process
+        pass
+    return key
 
 
 @functools.cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,8 @@ from schemas.npy import NpyFormatError
 from schemas.validate import SpecError
 from server.store.blobs import BlobError, BlobTooLarge
 
+log = logging.getLogger(__name__)
+
 
 class APIError(Exception):
     """An error a client caused or must know about, with its HTTP status and code."""
@@ -21,14 +25,45 @@ class APIError(Exception):
     status_code = 400
     code = "invalid_argument"
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 class InvalidArgument(APIError):
     """The request is well-formed but its content is wrong."""
+
+
+class Unauthenticated(APIError):
+    """No valid API key came with the request."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(APIError):
+    """The caller is known but may not do this (e.g. an admin route)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimited(APIError):
+    """Too many requests or jobs; retry after `Retry-After` seconds."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details,
+                         headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 class NotFound(APIError):
@@ -94,7 +129,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details,
+                              headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -128,4 +164,5 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.connection_invalidated:
             return error_response(503, "unavailable", "The database connection was lost; "
                                   "retry shortly.", headers={"Retry-After": "2"})
+        log.error("database error: %s", exc, exc_info=exc)
         return error_response(500, "internal", "The database rejected the operation.")

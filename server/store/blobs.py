@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
@@ -24,10 +25,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import npy
-from server.store.tables import BlobRow
+from server.store.tables import BlobRef, BlobRow
 
 if TYPE_CHECKING:
     from server.core.config import Settings
@@ -154,6 +156,28 @@ class BlobStore(abc.ABC):
             tmp.unlink(missing_ok=True)
         return size, header
 
+    def put_file(self, src: Path) -> str:
+        """Store a checked file that is not an `.npy` array (the weights file of an
+        imported `.keras` model) under its SHA-256; returns the id."""
+        digest = hashlib.sha256()
+        with src.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                digest.update(chunk)
+        blob_id = digest.hexdigest()
+        if self.exists(blob_id):
+            return blob_id
+        spool = self._spool_dir(blob_id)
+        spool.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=spool, prefix=".upload-")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            shutil.copyfile(src, tmp)
+            self._commit_file(blob_id, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return blob_id
+
     @abc.abstractmethod
     def _put_bytes(self, blob_id: str, data: bytes) -> None:
         """Store checked bytes under their id."""
@@ -238,19 +262,38 @@ def _cached_store(blob_url: str, endpoint_url: str, blob_dir: str) -> BlobStore:
         f"directory). Received: HORN_BLOB_URL={blob_url!r}")
 
 
-def missing_ids(session: Session, store: BlobStore, ids: list[str]) -> list[str]:
-    """The ids among `ids` that have no stored bytes (keeps the asked order)."""
-    known = set(session.scalars(select(BlobRow.id).where(BlobRow.id.in_(ids))))
+def missing_ids(session: Session, store: BlobStore, ids: list[str], owner: str) -> list[str]:
+    """The ids among `ids` that `owner` must upload (keeps the asked order): those whose
+    bytes are not stored, and those `owner` never uploaded. Another user's identical
+    bytes do not count: uploading them proves that you hold them."""
+    known = set(session.scalars(select(BlobRef.blob_id).where(
+        BlobRef.owner == owner, BlobRef.blob_id.in_(ids))))
     return [blob_id for blob_id in dict.fromkeys(ids)
             if blob_id not in known or not store.exists(blob_id)]
 
 
+def has_ref(session: Session, owner: str, blob_id: str) -> bool:
+    """Whether `owner` may use the blob (uploaded it, or a job of theirs produced it)."""
+    return session.get(BlobRef, (owner, blob_id)) is not None
+
+
 def record_blob(session: Session, blob_id: str, owner: str, size: int,
                 header: npy.NpyHeader) -> BlobRow:
-    """Insert (or return) the row describing a stored blob."""
+    """Insert (or return) the row describing a stored blob, and `owner`'s reference."""
     row = session.get(BlobRow, blob_id)
     if row is None:
         row = BlobRow(id=blob_id, owner=owner, size=size, dtype=header.dtype.str,
                       shape=list(header.shape))
-        session.add(row)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # uploaded concurrently by someone else
+            row = session.get(BlobRow, blob_id)
+            assert row is not None
+    if session.get(BlobRef, (owner, blob_id)) is None:
+        try:
+            with session.begin_nested():
+                session.add(BlobRef(owner=owner, blob_id=blob_id))
+        except IntegrityError:  # the same user uploaded it concurrently
+            pass
     return row

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,10 +29,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp; naive values read back (SQLite keeps no zone) are
+    UTC, so the API always shows RFC 3339 times with an offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     """Declarative base of all tables."""
 
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
 
 
 class User(Base):
@@ -54,6 +68,9 @@ class ModelRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     spec: Mapped[dict[str, Any]]
     weights_version: Mapped[int | None]
+    import_weights_blob: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Blob id of the checked `model.weights.h5` of an imported `.keras` file, for the
+    worker to load before the first job (None for models registered as JSON)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -84,6 +101,31 @@ class BlobRow(Base):
     dtype: Mapped[str] = mapped_column(String(32))
     shape: Mapped[list[int]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlobRef(Base):
+    """A user's reference to a blob: only blobs a user uploaded (or a job of theirs
+    produced) may be named in their jobs or downloaded by them."""
+
+    __tablename__ = "blob_refs"
+
+    owner: Mapped[str] = mapped_column(ForeignKey("users.name"), primary_key=True)
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: `horn_<prefix>_<secret>`, kept only as the SHA-256 of the whole key."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
 
 class JobRow(Base):
@@ -174,5 +216,5 @@ class MetricRow(Base):
     time: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["Base", "BlobRow", "CheckpointRow", "EventRow", "JobRow", "MetricRow", "ModelRow",
-           "User", "WeightsRow", "LOCAL_USER", "utcnow"]
+__all__ = ["ApiKey", "Base", "BlobRef", "BlobRow", "CheckpointRow", "EventRow", "JobRow",
+           "MetricRow", "ModelRow", "User", "WeightsRow", "LOCAL_USER", "utcnow"]

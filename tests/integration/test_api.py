@@ -18,7 +18,8 @@ from tests.integration.conftest import Stack
 
 @pytest.fixture()
 def http(horn_stack: Stack) -> httpx.Client:
-    with httpx.Client(base_url=horn_stack.url, timeout=30) as session:
+    with httpx.Client(base_url=horn_stack.url, timeout=30,
+                      headers={"Authorization": f"Bearer {horn_stack.api_key}"}) as session:
         yield session
 
 

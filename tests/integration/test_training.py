@@ -114,3 +114,13 @@ def test_remote_callback_early_stopping(conn: keras.Connection) -> None:
     history = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop])
     assert history.epoch == [0, 1]  # no epoch improves the loss by 100: stop after two
     assert history.params["epochs"] == 10
+
+
+def test_seeded_runs_are_reproducible(conn: keras.Connection) -> None:
+    x, y = blobs_data(n=256, seed=5)
+    histories = []
+    for _ in range(2):
+        keras.utils.set_random_seed(1234)
+        histories.append(mlp(20, 4).fit(x, y, epochs=3, batch_size=32, verbose=0).history)
+    keras.utils._seed[0] = None
+    assert histories[0] == histories[1]

@@ -31,7 +31,8 @@ def test_child_stays_warm_and_duplicate_delivery_is_harmless(
     model.compile(optimizer="sgd", loss="mse")
     first = model.fit(x, x[:, :1], epochs=1, verbose=0)
     second = model.fit(x, x[:, :1], epochs=1, verbose=0)
-    http = httpx.Client(base_url=horn_stack.url)
+    http = httpx.Client(base_url=horn_stack.url,
+                        headers={"Authorization": f"Bearer {horn_stack.api_key}"})
     job1 = http.get(f"/v1/jobs/{first.job_id}").json()  # type: ignore[attr-defined]
     job2 = http.get(f"/v1/jobs/{second.job_id}").json()  # type: ignore[attr-defined]
     assert job1["worker"] == job2["worker"]  # same warm child process

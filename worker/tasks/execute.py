@@ -80,6 +80,8 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
             job_store.set_weights_version_in(session, job_id, weights_in)
 
     runtime.reset_session()
+    if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
+        runtime.set_seed(int(args["seed"]))
     blobs = make_blob_store(settings)
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
     with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision

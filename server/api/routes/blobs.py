@@ -7,18 +7,19 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from schemas.api import BlobPublic, BlobsMissing, BlobsMissingRequest
 from server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
+from server.api.strict import StrictJSONRoute
 from server.core.errors import NotFound
 from server.store import blobs as store
 from server.store.tables import BlobRow
 
-router = APIRouter(prefix="/blobs", tags=["blobs"])
+router = APIRouter(prefix="/blobs", tags=["blobs"], route_class=StrictJSONRoute)
 
 
 @router.post("/missing", response_model=BlobsMissing)
 def missing(body: BlobsMissingRequest, session: SessionDep, blobs: BlobStoreDep,
             user: CurrentUser) -> BlobsMissing:
     """Which of these ids the server lacks: upload only those."""
-    return BlobsMissing(missing=store.missing_ids(session, blobs, body.ids))
+    return BlobsMissing(missing=store.missing_ids(session, blobs, body.ids, user.name))
 
 
 @router.put("/{blob_id}", response_model=BlobPublic,
@@ -30,12 +31,15 @@ async def upload(blob_id: str, request: Request, session: SessionDep, blobs: Blo
     """Upload the `.npy` bytes of one array, streamed; the id must be their SHA-256."""
     store.check_blob_id(blob_id)
     existing = session.get(BlobRow, blob_id)
-    if existing is not None and blobs.exists(blob_id):
+    if existing is not None and blobs.exists(blob_id) and \
+            store.has_ref(session, user.name, blob_id):
         async for _ in request.stream():  # drain; the bytes are already here
             pass
         return _public(existing)
+    # Stored for someone else, or not at all: the bytes must arrive and hash to the id,
+    # which proves the caller holds them before they may use the blob.
     size, header = await blobs.receive(blob_id, request.stream(), settings.max_upload_bytes)
-    row = store.record_blob(session, blob_id, user, size, header)
+    row = store.record_blob(session, blob_id, user.name, size, header)
     session.commit()
     return _public(row)
 
@@ -47,7 +51,8 @@ def download(blob_id: str, session: SessionDep, blobs: BlobStoreDep,
     """The `.npy` bytes of a blob (datasets, predictions)."""
     store.check_blob_id(blob_id)
     row = session.get(BlobRow, blob_id)
-    if row is None or not blobs.exists(blob_id):
+    if row is None or not store.has_ref(session, user.name, blob_id) or \
+            not blobs.exists(blob_id):
         raise NotFound(f"No blob with id {blob_id!r}.")
     path = blobs.local_path(blob_id)
     if path is not None:

@@ -28,15 +28,17 @@ from schemas.api import (
 )
 from schemas.validate import validate_keras_config
 from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.api.strict import StrictJSONRoute
+from server.core import limits
 from server.core.errors import Conflict, InvalidArgument, NotFound
 from server.queue import send_job
 from server.store import jobs as store
-from server.store.blobs import check_blob_id
+from server.store.blobs import check_blob_id, has_ref
 from server.store.db import session_factory
 from server.store.models import get_model
 from server.store.tables import BlobRow, JobRow
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
 _ARGS_MODELS: dict[JobKind, type[BaseModel]] = {
@@ -86,13 +88,16 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
                ) -> JobPublic:
     """Queue a job. With an `Idempotency-Key`, repeating the request returns the same job."""
     if idempotency_key:
-        existing = store.find_by_idempotency_key(session, user, idempotency_key)
+        existing = store.find_by_idempotency_key(session, user.name, idempotency_key)
         if existing is not None:
             response.status_code = 200
             return to_public(existing)
-    if get_model(session, body.model_id, user) is None:
+    model = get_model(session, body.model_id, user.name)
+    if model is None:
         raise NotFound(f"No model with id {body.model_id!r}. Register it with "
                        "POST /v1/models first.")
+    limits.check_time_limit(body.time_limit, settings)
+    limits.check_model_size(model.spec, settings)
     if body.kind != JobKind.PREDICT and not body.compile_config:
         raise InvalidArgument(
             f"You must call `compile()` on the model before `{body.kind.value}`: "
@@ -101,14 +106,21 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
         validate_keras_config(body.compile_config, where="compile_config")
     args = _check_args(body.kind, body.args)
     data = body.data.model_dump(exclude_none=True)
+    limits.check_array_count(sum(len(_blob_ids(ref)) for ref in data.values()), settings)
+    samples: int | None = None
     for name, ref in data.items():
         for blob_id in _blob_ids(ref):
             check_blob_id(blob_id)
-            if session.get(BlobRow, blob_id) is None:
+            blob = session.get(BlobRow, blob_id)
+            if blob is None or not has_ref(session, user.name, blob_id):
                 raise InvalidArgument(
-                    f"Array `{name}` refers to blob {blob_id}, which was never uploaded. "
+                    f"Array `{name}` refers to blob {blob_id}, which you never uploaded. "
                     "Upload it with PUT /v1/blobs/{id} first.")
-    row = store.create_job(session, owner=user, model_id=body.model_id, kind=body.kind.value,
+            if name == "x" and samples is None and blob.shape:
+                samples = int(blob.shape[0])
+    limits.check_steps(body.kind.value, args, samples, settings)
+    limits.check_job_quota(session, user.name, settings)
+    row = store.create_job(session, owner=user.name, model_id=body.model_id, kind=body.kind.value,
                            queue=body.queue or settings.queue,
                            compile_config=body.compile_config, compile_id=body.compile_id,
                            args=args, data=data, idempotency_key=idempotency_key,
@@ -132,7 +144,7 @@ def list_jobs(session: SessionDep, user: CurrentUser,
               limit: int = Query(default=50, ge=1, le=500),
               offset: int = Query(default=0, ge=0)) -> JobsPublic:
     """Your jobs, newest first."""
-    rows, count = store.list_jobs(session, owner=user,
+    rows, count = store.list_jobs(session, owner=user.name,
                                   status=status.value if status else None,
                                   limit=limit, offset=offset)
     return JobsPublic(data=[to_public(r) for r in rows], count=count)
@@ -141,7 +153,7 @@ def list_jobs(session: SessionDep, user: CurrentUser,
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
     """One job."""
-    row = store.get_job(session, job_id, user)
+    row = store.get_job(session, job_id, user.name)
     if row is None:
         raise NotFound(f"No job with id {job_id!r}.")
     return to_public(row)
@@ -152,7 +164,7 @@ def get_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
 def cancel_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
     """Cancel a job. A queued job is cancelled at once and never runs; a running one
     stops within a batch, saves a final checkpoint and ends `cancelled`."""
-    if store.get_job(session, job_id, user) is None:
+    if store.get_job(session, job_id, user.name) is None:
         raise NotFound(f"No job with id {job_id!r}.")
     status = store.cancel_job(session, job_id)
     session.commit()
@@ -168,7 +180,7 @@ def cancel_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic
 @router.get("/{job_id}/metrics", response_model=MetricsPublic)
 def job_metrics(job_id: str, session: SessionDep, user: CurrentUser) -> MetricsPublic:
     """Per-epoch metrics of a job, as the worker recorded them."""
-    if store.get_job(session, job_id, user) is None:
+    if store.get_job(session, job_id, user.name) is None:
         raise NotFound(f"No job with id {job_id!r}.")
     rows = store.job_metrics(session, job_id)
     return MetricsPublic(count=len(rows), data=[
@@ -186,7 +198,7 @@ def job_events(job_id: str, request: Request, session: SessionDep, user: Current
                                          description="Replay events after this id")
                ) -> StreamingResponse:
     """Stream the job's events as they happen, from the start or after `Last-Event-ID`."""
-    if store.get_job(session, job_id, user) is None:
+    if store.get_job(session, job_id, user.name) is None:
         raise NotFound(f"No job with id {job_id!r}.")
     start = after or 0
     if last_event_id:

@@ -1,0 +1,225 @@
+"""Turning job, metric and event rows into the dashboard's views (no database access)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.api import JobKind, JobStatus
+from server.dashboard.schemas import (
+    AttemptView,
+    ChartPoint,
+    DashboardJob,
+    EventView,
+    JobProgress,
+    LayerView,
+    MetricChart,
+)
+from server.store.tables import EventRow, JobRow, MetricRow
+
+# Arguments worth a glance in the layer table, in this order.
+KEY_CONFIG = ("units", "filters", "kernel_size", "strides", "padding", "pool_size", "rate",
+              "activation", "batch_shape", "shape", "target_shape", "input_dim", "output_dim",
+              "return_sequences", "axis", "dropout", "use_bias")
+
+
+def aware(when: datetime | None) -> datetime | None:
+    """`when` with a timezone (SQLite returns naive UTC datetimes)."""
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=UTC)
+
+
+def main_metric(names: Iterable[str]) -> str | None:
+    """The metric a table shows next to the loss: the first that is neither a loss nor
+    a validation value (`accuracy`, `mae`, ...)."""
+    for name in names:
+        if not name.startswith("val_") and "loss" not in name and name != "learning_rate":
+            return name
+    return None
+
+
+def progress(job: JobRow, epoch_event: tuple[str, int] | None) -> JobProgress:
+    """How far a job got. For `fit`: `epoch x/N` from its newest `epoch_begin` or
+    `epoch_end` event and `args.epochs` (Keras's epochs count from 0 in events)."""
+    status = JobStatus(job.status)
+    epochs = job.args.get("epochs") if job.kind == JobKind.FIT.value else None
+    if not isinstance(epochs, int) or epochs <= 0:
+        done = status == JobStatus.SUCCEEDED
+        return JobProgress(fraction=1.0 if done else None,
+                           label="done" if done else ("—" if status.is_terminal else "…"))
+    finished = 0
+    current: int | None = None
+    if epoch_event is not None:
+        type_, epoch = epoch_event
+        if type_ == "epoch_end":
+            finished = epoch + 1
+            current = epoch + 1
+        else:
+            finished = epoch
+            current = epoch + 1
+    if status == JobStatus.SUCCEEDED:
+        finished = max(finished, epochs)
+        current = epochs
+    finished = min(finished, epochs)
+    shown = current if current is not None else 0
+    return JobProgress(epoch=current, epochs=epochs, finished_epochs=finished,
+                       fraction=round(finished / epochs, 4), label=f"epoch {shown}/{epochs}")
+
+
+def duration(job: JobRow, now: datetime) -> float | None:
+    """Seconds the job ran (so far, while running)."""
+    started = aware(job.started_at)
+    if started is None:
+        return None
+    end = aware(job.finished_at) or (now if job.status == JobStatus.RUNNING.value else None)
+    return None if end is None else max(0.0, (end - started).total_seconds())
+
+
+def job_row(job: JobRow, model_name: str | None, epoch_event: tuple[str, int] | None,
+            metrics: dict[str, float] | None, now: datetime) -> DashboardJob:
+    """One row of the jobs table."""
+    metrics = dict(metrics or {})
+    if not metrics and job.kind == JobKind.EVALUATE.value and job.result:
+        logs = job.result.get("logs")
+        if isinstance(logs, dict):
+            metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
+    name = main_metric(metrics)
+    return DashboardJob(
+        id=job.id, model_id=job.model_id, model_name=model_name, kind=JobKind(job.kind),
+        owner=job.owner, status=JobStatus(job.status), cancel_requested=job.cancel_requested,
+        progress=progress(job, epoch_event), loss=metrics.get("loss"), metric_name=name,
+        metric_value=metrics.get(name) if name else None, queue=job.queue,
+        priority=job.priority, attempt=job.attempt, max_attempts=job.max_attempts,
+        worker=job.worker, created_at=aware(job.created_at) or now,
+        started_at=aware(job.started_at), finished_at=aware(job.finished_at),
+        duration_seconds=duration(job, now))
+
+
+def charts(rows: Sequence[MetricRow]) -> list[MetricChart]:
+    """One chart per metric, its `val_` twin on the same chart, in first-seen order."""
+    series: dict[str, list[ChartPoint]] = {}
+    for row in rows:
+        series.setdefault(row.name, []).append(ChartPoint(epoch=row.epoch, value=row.value))
+    result = []
+    for name, points in series.items():
+        if name.startswith("val_") and name[4:] in series:
+            continue
+        if name.startswith("val_"):
+            result.append(MetricChart(name=name, train=points, validation=[]))
+            continue
+        result.append(MetricChart(name=name, train=points,
+                                  validation=series.get(f"val_{name}", [])))
+    return result
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and "class_name" in value:  # a nested Keras object
+        return str(value["class_name"])
+    if isinstance(value, list):
+        return "(" + ", ".join("None" if v is None else str(v) for v in value) + ")"
+    return repr(value)
+
+
+def layers(spec: dict[str, Any]) -> list[LayerView]:
+    """The layers of a Keras model spec (`Sequential` or functional), as written there."""
+    config = spec.get("config") if isinstance(spec, dict) else None
+    raw = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(raw, list):
+        return []
+    views = []
+    for layer in raw:
+        if not isinstance(layer, dict):
+            continue
+        cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        assert isinstance(cfg, dict)
+        shown = ", ".join(f"{key}={_short(cfg[key])}" for key in KEY_CONFIG if key in cfg)
+        views.append(LayerView(name=str(cfg.get("name") or layer.get("name") or ""),
+                               class_name=str(layer.get("class_name", "?")), config=shown,
+                               inbound=_inbound(layer.get("inbound_nodes"))))
+    return views
+
+
+def _inbound(nodes: Any) -> list[str]:
+    names: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            history = value.get("config", {}).get("keras_history") \
+                if value.get("class_name") == "__keras_tensor__" else None
+            if isinstance(history, list) and history:
+                names.append(str(history[0]))
+                return
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(nodes)
+    return list(dict.fromkeys(names))
+
+
+def attempts(events: Sequence[EventRow]) -> list[AttemptView]:
+    """A job's attempts from its `status` events (`running` names the worker) and its
+    `job_end`."""
+    found: list[AttemptView] = []
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        when = aware(event.created_at) or datetime.now(UTC)
+        if event.type == "status" and data.get("status") == "running":
+            found.append(AttemptView(attempt=len(found) + 1, worker=data.get("worker"),
+                                     started_at=when, ended_at=None, outcome="running"))
+        elif found and found[-1].ended_at is None:
+            if event.type == "status" and data.get("status") == "queued":
+                found[-1].ended_at, found[-1].outcome = when, "lost"
+            elif event.type == "job_end":
+                found[-1].ended_at = when
+                found[-1].outcome = str(data.get("status", "finished"))
+    return found
+
+
+def event_view(event: EventRow) -> EventView:
+    """One entry of the event log, with a one-line summary."""
+    data = event.data if isinstance(event.data, dict) else {}
+    return EventView(id=event.id, type=event.type,
+                     created_at=aware(event.created_at) or datetime.now(UTC),
+                     summary=summarize(event.type, data), data=data)
+
+
+def _logs(logs: Any) -> str:
+    if not isinstance(logs, dict):
+        return ""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in logs.items())
+
+
+def summarize(type_: str, data: dict[str, Any]) -> str:
+    """A one-line description of an event."""
+    if type_ == "status":
+        text = str(data.get("status", ""))
+        if data.get("worker"):
+            text += f" on {data['worker']}"
+        if data.get("reason"):
+            text += f" ({data['reason']})"
+        return text
+    if type_ in ("epoch_begin", "epoch_end"):
+        text = f"epoch {int(data.get('epoch', 0)) + 1}"
+        if type_ == "epoch_end":
+            text += f": {_logs(data.get('logs'))}"
+            if isinstance(data.get("elapsed"), (int, float)):
+                text += f" ({data['elapsed']:.1f} s)"
+        return text
+    if type_ == "job_end":
+        error = data.get("error")
+        text = str(data.get("status", ""))
+        if isinstance(error, dict):
+            text += f": {error.get('type')}: {str(error.get('message'))[:300]}"
+        return text
+    if type_ == "train_begin":
+        params = data.get("params") or {}
+        return f"attempt {data.get('attempt', '?')}, params " + _logs(params)
+    if type_ in ("train_end", "test_end"):
+        return _logs(data.get("logs"))
+    return ""
