@@ -256,6 +256,16 @@ def _run(model: Model, kind: str, args: dict[str, Any], prepared: dict[str, Any]
     return job._wait_interactively()
 
 
+def inspect(model: Model, options: dict[str, Any]) -> dict[str, Any]:
+    """Build the model on a worker and return its description (`summary()`)."""
+    args = {k: v for k, v in options.items() if v is not None and v is not False}
+    job_id = _submit(model, "inspect", args, {}, {})
+    job = Job(job_id, "inspect", connection=model._conn(), model=model, verbose=0,
+              finish=lambda _, result: result)
+    result: dict[str, Any] = job._wait_interactively()
+    return result
+
+
 def fit(model: Model, x: Any, y: Any, sample_weight: Any, validation_data: Any,
         args: dict[str, Any], verbose: Any, callbacks: list[Any],
         options: dict[str, Any]) -> Any:

@@ -230,6 +230,51 @@ class Model:
             self._remote_id, self._remote_spec = body["id"], spec
         return self._remote_id
 
+    def _describe(self, **options: Any) -> dict[str, Any]:
+        """Build the model on a worker and describe it (cached per architecture)."""
+        spec_key = json.dumps([self._spec(), options], sort_keys=True)
+        cached = self.__dict__.get("_horn_description")
+        if cached is not None and cached[0] == spec_key:
+            return dict(cached[1])
+        result: dict[str, Any] = _training.inspect(self, options)
+        self.__dict__["_horn_description"] = (spec_key, result)
+        return result
+
+    def summary(self, line_length: int | None = None, positions: list[float] | None = None,
+                print_fn: Any = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: list[str] | None = None) -> None:
+        """Print Keras's summary table: layers, output shapes, parameter counts.
+
+        The model is built by Keras on a worker (a short `inspect` job), so the shapes
+        and counts are Keras's own; the text is the table Keras prints.
+
+        Args:
+            line_length: total width of the table.
+            positions: relative or absolute column positions.
+            print_fn: called with each line instead of `print`.
+            expand_nested: also list the layers of nested models.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: `[first_name, last_name]` to print only part of the model.
+        """
+        described = self._describe(line_length=line_length, positions=positions,
+                                   expand_nested=expand_nested,
+                                   show_trainable=show_trainable, layer_range=layer_range)
+        text = described["summary"]
+        if print_fn is None:
+            print(text, end="" if text.endswith("\n") else "\n")
+            return
+        for line in text.rstrip("\n").split("\n"):
+            print_fn(line)
+
+    def count_params(self) -> int:
+        """The number of weights of the model, as Keras counts them."""
+        described = self._describe()
+        if not described.get("built"):
+            raise ValueError(f"You tried to call `count_params` on model '{self.name}', but "
+                             "the model has not been built. Add a `keras.Input` first, or "
+                             "train it once so that its input shape is known.")
+        return int(described["total_params"])
+
     def get_weights(self) -> list[np.ndarray]:
         """The model's weights as NumPy arrays, in Keras's order."""
         if self._remote_id is None:

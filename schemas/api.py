@@ -40,6 +40,8 @@ class JobKind(StrEnum):
     FIT = "fit"
     EVALUATE = "evaluate"
     PREDICT = "predict"
+    INSPECT = "inspect"
+    """Build the model on a worker and describe it (`model.summary()`)."""
 
 
 class _Strict(BaseModel):
@@ -169,6 +171,16 @@ class EvaluateArgs(_Seeded):
     steps: int | None = Field(default=None, ge=1)
 
 
+class InspectArgs(_Seeded):
+    """`Model.summary` options that travel to the worker."""
+
+    line_length: int | None = Field(default=None, ge=20, le=1000)
+    positions: list[float] | None = Field(default=None, max_length=10)
+    expand_nested: bool = False
+    show_trainable: bool = False
+    layer_range: list[str] | None = Field(default=None, min_length=2, max_length=2)
+
+
 class PredictArgs(_Seeded):
     """`Model.predict` arguments that travel to the worker."""
 
@@ -177,9 +189,9 @@ class PredictArgs(_Seeded):
 
 
 class JobData(_Strict):
-    """The arrays of a job, by blob id."""
+    """The arrays of a job, by blob id (`x` is required except for `inspect`)."""
 
-    x: DataRef
+    x: DataRef | None = None
     y: DataRef | None = None
     sample_weight: DataRef | None = None
     validation_x: DataRef | None = None

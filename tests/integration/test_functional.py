@@ -90,3 +90,19 @@ def test_graph_errors_read_like_keras() -> None:
         layers.Dense(2)(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Subclassing"):
         keras.Model()
+
+
+def test_summary_is_keras_table_from_the_worker(conn: keras.Connection,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    real = pytest.importorskip("keras")
+    model = _two_in_two_out()
+    model.summary()
+    ours = capsys.readouterr().out
+    theirs: list[str] = []
+    real.models.model_from_json(model.to_json()).summary(print_fn=theirs.append)
+    assert ours.strip().splitlines() == "\n".join(theirs).strip().splitlines()
+    assert "Total params" in ours and "shared (Dense)" in ours
+    assert model.count_params() == real.models.model_from_json(model.to_json()).count_params()
+    lines: list[str] = []
+    keras.Sequential([keras.Input((3,)), layers.Dense(2)]).summary(print_fn=lines.append)
+    assert any("Total params: 8" in line for line in lines)

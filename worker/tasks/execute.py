@@ -86,7 +86,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
     with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision
         model = runtime.build_model(spec)
-        runtime.ensure_built(model, arrays["x"])
+        runtime.ensure_built(model, arrays.get("x"))
         if compile_config:
             runtime.compile_model(model, compile_config)
     prior: dict[str, Any] = {"history": {}, "epoch": []}
@@ -100,6 +100,8 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
     progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
 
+    if kind is JobKind.INSPECT:
+        return Outcome(JobStatus.SUCCEEDED, runtime.describe(model, args))
     if kind is JobKind.FIT:
         result = _fit(model, args, arrays, progress)
         _check_lease(heartbeat)

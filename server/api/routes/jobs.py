@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.api import (
     EvaluateArgs,
     FitArgs,
+    InspectArgs,
     JobCreate,
     JobError,
     JobKind,
@@ -42,7 +43,8 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
 _ARGS_MODELS: dict[JobKind, type[BaseModel]] = {
-    JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs}
+    JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs,
+    JobKind.INSPECT: InspectArgs}
 
 
 def to_public(row: JobRow) -> JobPublic:
@@ -98,7 +100,10 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
                        "POST /v1/models first.")
     limits.check_time_limit(body.time_limit, settings)
     limits.check_model_size(model.spec, settings)
-    if body.kind != JobKind.PREDICT and not body.compile_config:
+    if body.kind != JobKind.INSPECT and body.data.x is None:
+        raise InvalidArgument(f"`{body.kind.value}` needs input data: the job's `data.x` "
+                              "is missing. Upload the array and pass its blob id.")
+    if body.kind in (JobKind.FIT, JobKind.EVALUATE) and not body.compile_config:
         raise InvalidArgument(
             f"You must call `compile()` on the model before `{body.kind.value}`: "
             "the job carries no compile_config.")

@@ -1,0 +1,73 @@
+"""Security against the real processes: keys are required, users are isolated, and a
+hostile spec that reaches the worker (written straight into the database, bypassing the
+API's checks) is refused by the worker without running."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+
+import client as keras
+from client import layers
+from tests.integration.conftest import Stack
+from tests.security.payloads import SPECS
+
+pytestmark = pytest.mark.integration
+
+
+def test_keys_and_isolation_over_http(horn_stack: Stack) -> None:
+    anonymous = httpx.get(f"{horn_stack.url}/v1/jobs")
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == "Bearer"
+    other_key = horn_stack.create_key(f"other-{uuid.uuid4().hex[:6]}")
+    conn = keras.connect(horn_stack.url, api_key=horn_stack.api_key)
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    job = model.fit(x, x[:, :1], epochs=1, verbose=0, wait=False)
+    job.wait()
+    with httpx.Client(base_url=horn_stack.url,
+                      headers={"Authorization": f"Bearer {other_key}"}) as other:
+        for path in (f"/v1/jobs/{job.id}", f"/v1/jobs/{job.id}/metrics",
+                     f"/v1/jobs/{job.id}/events"):
+            assert other.get(path).status_code == 404, path
+        assert other.post(f"/v1/jobs/{job.id}/cancel").status_code == 404
+        assert job.id not in other.get("/v1/jobs").text
+    conn.close()
+
+
+def test_worker_refuses_a_spec_that_bypassed_the_api(horn_stack: Stack,
+                                                     tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    spec = SPECS["lambda_bytecode"][0](marker)
+    model_id = uuid.uuid4().hex
+    engine = create_engine(horn_stack.env["HORN_DATABASE_URL"])
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO models (id, owner, name, spec, created_at) VALUES "
+                        "(:id, 'tester', 'evil', CAST(:spec AS JSON), now())"),
+                   {"id": model_id, "spec": json.dumps(spec)})
+    engine.dispose()
+    conn = keras.connect(horn_stack.url, api_key=horn_stack.api_key)
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((4, 4), "float32"), allow_pickle=False)
+    data = buffer.getvalue()
+    blob_id = hashlib.sha256(data).hexdigest()
+    conn.request("PUT", f"/v1/blobs/{blob_id}", content=data)
+    job = conn.post("/v1/jobs", {"model_id": model_id, "kind": "predict",
+                                 "data": {"x": blob_id}})
+    deadline = time.monotonic() + 120
+    while (state := conn.get(f"/v1/jobs/{job['id']}"))["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert state["status"] == "failed"
+    assert "Lambda" in state["error"]["message"]
+    assert not marker.exists()
+    conn.close()
