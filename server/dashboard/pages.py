@@ -246,7 +246,9 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep) -
 @router.get("/{rest:path}", response_class=HTMLResponse)
 def not_found(request: Request, rest: str, session: SessionDep, settings: SettingsDep
               ) -> Response:
-    """Any other dashboard address: a 404 page."""
+    """Any other dashboard address: a 404 page (`/dashboard/` goes to the jobs)."""
+    if not rest:
+        return RedirectResponse("/dashboard", 303)
     viewer = _viewer(request, session, settings)
     return _error(request, viewer, 404, f"There is no dashboard page at /dashboard/"
                   f"{rest[:80]}.")

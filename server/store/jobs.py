@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from schemas.api import JobStatus
-from server.store.models import new_id
+from server.store.models import is_id, new_id
 from server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcnow
 
 
@@ -43,6 +43,8 @@ def find_by_idempotency_key(session: Session, owner: str, key: str) -> JobRow | 
 
 def get_job(session: Session, job_id: str, owner: str | None = None) -> JobRow | None:
     """The job, if it exists and (when `owner` is given) belongs to `owner`."""
+    if not is_id(job_id):
+        return None
     row = session.get(JobRow, job_id)
     if row is None or (owner is not None and row.owner != owner):
         return None

@@ -15,6 +15,12 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_id(value: str) -> bool:
+    """Whether `value` can be a resource id (anything else names nothing; checking
+    first also keeps bytes such as NUL, which PostgreSQL refuses, out of queries)."""
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
 def create_model(session: Session, owner: str, name: str, spec: dict) -> ModelRow:
     """Register a model architecture."""
     row = ModelRow(id=new_id(), owner=owner, name=name, spec=spec, weights_version=None)
@@ -25,6 +31,8 @@ def create_model(session: Session, owner: str, name: str, spec: dict) -> ModelRo
 
 def get_model(session: Session, model_id: str, owner: str | None = None) -> ModelRow | None:
     """The model, if it exists and (when `owner` is given) belongs to `owner`."""
+    if not is_id(model_id):
+        return None
     row = session.get(ModelRow, model_id)
     if row is None or (owner is not None and row.owner != owner):
         return None

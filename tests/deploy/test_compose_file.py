@@ -15,7 +15,8 @@ import pytest
 from tests.deploy import compose
 from tests.integration.stack import ROOT
 
-SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "REDIS_PASSWORD": "redis-secret"}
+SECRETS = {"POSTGRES_PASSWORD": "pg-secret", "REDIS_PASSWORD": "redis-secret",
+           "HORN_SECRET_KEY": "a1d4c7e9b2f60853ae91c4d7f02b6e38c5a9d1f4e7b0c3a6"}
 
 
 def _docker_compose() -> str:
@@ -94,7 +95,7 @@ def test_env_example_names_every_variable_of_the_compose_file() -> None:
     listed = set(re.findall(r"^(\w+)=", example, flags=re.M))
     assert used <= listed, sorted(used - listed)
     required = set(re.findall(r"\$\{(\w+):\?", text))
-    assert required == {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
+    assert required == {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "HORN_SECRET_KEY"}
     assert all(re.search(rf"^{name}=$", example, flags=re.M) for name in required)
 
 

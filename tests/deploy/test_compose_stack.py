@@ -57,6 +57,7 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
     with s3_server() as s3:
         s3.client().create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
         dot_env = {"POSTGRES_PASSWORD": "pg-secret", "REDIS_PASSWORD": "redis-secret",
+                   "HORN_SECRET_KEY": "a1d4c7e9b2f60853ae91c4d7f02b6e38c5a9d1f4e7b0c3a6",
                    "HORN_BLOB_URL": f"s3://{BUCKET}/blobs", **s3.env()}
         services: dict[str, Any] = compose.load(compose.COMPOSE_FILE, dot_env)["services"]
         db_url, db_name = stack.create_database(ADMIN_URL)

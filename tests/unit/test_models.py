@@ -89,6 +89,6 @@ def test_compile_config_is_keras_format() -> None:
     assert config["metrics"] == ["mae"]
 
 
-def test_functional_model_is_not_available_yet() -> None:
-    with pytest.raises(NotImplementedError, match="Sequential"):
+def test_model_without_inputs_and_outputs_is_refused() -> None:
+    with pytest.raises(ValueError, match="Subclassing `keras.Model`"):
         keras.Model()
