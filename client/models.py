@@ -275,6 +275,38 @@ class Model:
                              "train it once so that its input shape is known.")
         return int(described["total_params"])
 
+    def set_weights(self, weights: list[Any]) -> None:
+        """Set the model's weights from NumPy arrays in Keras's `get_weights()` order.
+
+        They become the model's newest weights version on the server; the next job
+        starts from them (with a fresh optimizer state, since only weights are set).
+
+        Raises:
+            ValueError: when the number or shapes of the arrays do not match the model's
+                weights (in Keras's words).
+        """
+        import io
+
+        expected = self._describe().get("weight_shapes") or []
+        arrays = [np.asarray(w) for w in weights]
+        if len(arrays) != len(expected):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer '{self.name}' with a weight "
+                f"list of length {len(arrays)}, but the layer was expecting "
+                f"{len(expected)} weights.")
+        for array, shape in zip(arrays, expected, strict=True):
+            if tuple(array.shape) != tuple(shape):
+                raise ValueError(f"Layer {self.name} weight shape {tuple(shape)} is not "
+                                 "compatible with provided weight shape "
+                                 f"{tuple(array.shape)}.")
+        buffer = io.BytesIO()
+        np.savez(buffer, **{f"weights/{i:04d}": a  # type: ignore[arg-type]
+                            for i, a in enumerate(arrays)})
+        model_id = self._ensure_remote()
+        self._conn().request("PUT", f"/v1/models/{model_id}/weights",
+                             content=buffer.getvalue(),
+                             headers={"Content-Type": "application/octet-stream"})
+
     def get_weights(self) -> list[np.ndarray]:
         """The model's weights as NumPy arrays, in Keras's order."""
         if self._remote_id is None:

@@ -152,6 +152,7 @@ def describe(model: Any, options: dict[str, Any]) -> dict[str, Any]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     return {"summary": "".join(lines), "layers": layers, "built": bool(model.built),
+            "weight_shapes": [[int(d) for d in w.shape] for w in model.weights],
             "total_params": trainable + non_trainable, "trainable_params": trainable,
             "non_trainable_params": non_trainable}
 

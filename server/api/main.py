@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from schemas.api import ErrorEnvelope
-from server.api.routes import accounts, blobs, jobs, models
+from server.api.routes import accounts, blobs, jobs, models, weights
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
@@ -26,5 +26,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 api_router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 api_router.include_router(accounts.router)
 api_router.include_router(models.router)
+api_router.include_router(weights.router)
 api_router.include_router(blobs.router)
 api_router.include_router(jobs.router)

@@ -106,3 +106,18 @@ def test_summary_is_keras_table_from_the_worker(conn: keras.Connection,
     lines: list[str] = []
     keras.Sequential([keras.Input((3,)), layers.Dense(2)]).summary(print_fn=lines.append)
     assert any("Total params: 8" in line for line in lines)
+
+
+def test_set_weights_round_trip(conn: keras.Connection) -> None:
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    weights = [np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], "float32")]
+    model.set_weights(weights)
+    for got, want in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(got, want)
+    x = np.ones((4, 3), dtype="float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), x @ weights[0] + weights[1])
+    with pytest.raises(ValueError, match="expecting 2 weights"):
+        model.set_weights(weights[:1])
+    with pytest.raises(ValueError, match=r"weight shape \(3, 2\) is not compatible"):
+        model.set_weights([np.zeros((2, 2)), weights[1]])
