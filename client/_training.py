@@ -80,6 +80,10 @@ def _prepare(named: dict[str, Any]) -> dict[str, Any]:
 def _submit(model: Model, kind: str, args: dict[str, Any],
             prepared: dict[str, dict[str, Any]], options: dict[str, Any]) -> str:
     conn = model._conn()
+    if kind != "session":  # the session's worker writes its weights back first
+        from client import _batches
+
+        _batches.close(model)
     model_id = model._ensure_remote()
     items = [item for group in prepared.values() for p in group.values()
              for item in _data.flatten(p)]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from client import _functional, _objects, _training, errors
+from client import _batches, _functional, _objects, _training, errors
 from client._history import History
 from client._http import Connection, get_connection
 from client._objects import register_layer_call
@@ -275,6 +275,39 @@ class Model:
                              "train it once so that its input shape is known.")
         return int(described["total_params"])
 
+    # --- manual batches ----------------------------------------------------------------
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> Any:
+        """Run one gradient update on one batch, as `keras.Model.train_on_batch`.
+
+        The model stays loaded on one warm worker between calls (a session), so a loop
+        of calls is fast; the weights are written back to the server a few seconds
+        after the last call, and before `fit`, `evaluate`, `predict`, `get_weights`.
+
+        Returns:
+            The loss (a float) when there are no metrics, else `[loss, metric, ...]`;
+            a dict with `return_dict=True`.
+        """
+        self._require_compiled("train_on_batch")
+        args = {"class_weight": {str(int(k)): float(v) for k, v in class_weight.items()}
+                } if class_weight else {}
+        answer = _batches.call(self, "train", {"x": x, "y": y, "sample_weight": sample_weight},
+                               args)
+        return _training.evaluate_result(answer, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
+        """Compute the loss and metrics on one batch, as `keras.Model.test_on_batch`."""
+        self._require_compiled("test_on_batch")
+        answer = _batches.call(self, "test", {"x": x, "y": y, "sample_weight": sample_weight},
+                               {})
+        return _training.evaluate_result(answer, return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Predictions for one batch, as `keras.Model.predict_on_batch`."""
+        return _batches.outputs(_batches.call(self, "predict", {"x": x}, {}))
+
     def set_weights(self, weights: list[Any]) -> None:
         """Set the model's weights from NumPy arrays in Keras's `get_weights()` order.
 
@@ -285,6 +318,7 @@ class Model:
             ValueError: when the number or shapes of the arrays do not match the model's
                 weights (in Keras's words).
         """
+        _batches.close(self)
         import io
 
         expected = self._describe().get("weight_shapes") or []
@@ -309,6 +343,7 @@ class Model:
 
     def get_weights(self) -> list[np.ndarray]:
         """The model's weights as NumPy arrays, in Keras's order."""
+        _batches.close(self)
         if self._remote_id is None:
             raise ValueError(
                 f"Model {self.name!r} has no weights yet: its weights are created on the "

@@ -42,6 +42,8 @@ class JobKind(StrEnum):
     PREDICT = "predict"
     INSPECT = "inspect"
     """Build the model on a worker and describe it (`model.summary()`)."""
+    SESSION = "session"
+    """Hold the model on a worker and answer manual-batch calls (`train_on_batch`)."""
 
 
 class _Strict(BaseModel):
@@ -179,6 +181,31 @@ class InspectArgs(_Seeded):
     expand_nested: bool = False
     show_trainable: bool = False
     layer_range: list[str] | None = Field(default=None, min_length=2, max_length=2)
+
+
+class SessionArgs(_Seeded):
+    """How a manual-batch session keeps its model."""
+
+    idle_timeout: float = Field(default=10.0, ge=1, le=3600,
+                                description="Seconds without a call before the session "
+                                "stores its weights and ends (after 1 s when other jobs "
+                                "wait for its worker)")
+    flush_interval: float = Field(default=5.0, ge=0.1, le=3600,
+                                  description="Seconds after a change at which the weights "
+                                  "are written back to the database")
+
+
+class SessionCallResult(BaseModel):
+    """The answer to one manual-batch call."""
+
+    status: Literal["done", "failed"]
+    logs: dict[str, float | str] | None = None
+    order: list[str] | None = None
+    outputs: Any = None
+    """For `predict`: the structure of the outputs, with `.npz` member names as leaves."""
+    npz: str | None = None
+    """For `predict`: the outputs as base64 `.npz` bytes."""
+    error: JobError | None = None
 
 
 class PredictArgs(_Seeded):

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from schemas.api import ErrorEnvelope
-from server.api.routes import accounts, blobs, jobs, models, weights
+from server.api.routes import accounts, blobs, jobs, models, sessions, weights
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
@@ -29,3 +29,4 @@ api_router.include_router(models.router)
 api_router.include_router(weights.router)
 api_router.include_router(blobs.router)
 api_router.include_router(jobs.router)
+api_router.include_router(sessions.router)

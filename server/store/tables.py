@@ -185,6 +185,24 @@ class CheckpointRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SessionCallRow(Base):
+    """One manual-batch call (`train_on_batch`, ...) to a model held by a session job."""
+
+    __tablename__ = "session_calls"
+    __table_args__ = (Index("ix_session_calls_job_status", "job_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    op: Mapped[str] = mapped_column(String(16))
+    args: Mapped[dict[str, Any]]
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    result: Mapped[dict[str, Any] | None]
+    output: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EventRow(Base):
     """Something that happened in a job, replayable by id (server-sent events)."""
 
@@ -217,4 +235,5 @@ class MetricRow(Base):
 
 
 __all__ = ["ApiKey", "Base", "BlobRef", "BlobRow", "CheckpointRow", "EventRow", "JobRow",
-           "MetricRow", "ModelRow", "User", "WeightsRow", "LOCAL_USER", "utcnow"]
+           "MetricRow", "ModelRow", "SessionCallRow", "User", "WeightsRow", "LOCAL_USER",
+           "utcnow"]

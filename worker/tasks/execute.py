@@ -68,7 +68,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         checkpoint = job_store.get_checkpoint(session, job_id) \
             if job.kind == JobKind.FIT.value else None
         spec, kind = model_row.spec, JobKind(job.kind)
-        model_id, owner, attempt = job.model_id, job.owner, job.attempt
+        model_id, owner, attempt, queue = job.model_id, job.owner, job.attempt, job.queue
         compile_config, compile_id = job.compile_config, job.compile_id
         args, data, time_limit = dict(job.args), dict(job.data), job.time_limit
         weights_in = weights.version if weights else None
@@ -102,6 +102,18 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
 
     if kind is JobKind.INSPECT:
         return Outcome(JobStatus.SUCCEEDED, runtime.describe(model, args))
+    if kind is JobKind.SESSION:
+        from worker.session import serve
+        from worker.tasks.run_job import describe_error
+
+        if weights_data is None:  # keep the initial weights, as one Keras process would
+            _save_weights(engine, sink, model, model_id, job_id, compile_id)
+        calls, written = serve(
+            engine, job_id, queue, model, heartbeat, args,
+            lambda: _save_weights(engine, sink, model, model_id, job_id, compile_id),
+            describe_error)
+        _check_lease(heartbeat)
+        return Outcome(JobStatus.SUCCEEDED, {"calls": calls}, written)
     if kind is JobKind.FIT:
         result = _fit(model, args, arrays, progress)
         _check_lease(heartbeat)

@@ -26,6 +26,7 @@ from schemas.api import (
     MetricPublic,
     MetricsPublic,
     PredictArgs,
+    SessionArgs,
 )
 from schemas.validate import validate_keras_config
 from server.api.deps import CurrentUser, SessionDep, SettingsDep
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _ARGS_MODELS: dict[JobKind, type[BaseModel]] = {
     JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs,
-    JobKind.INSPECT: InspectArgs}
+    JobKind.INSPECT: InspectArgs, JobKind.SESSION: SessionArgs}
 
 
 def to_public(row: JobRow) -> JobPublic:
@@ -100,7 +101,7 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
                        "POST /v1/models first.")
     limits.check_time_limit(body.time_limit, settings)
     limits.check_model_size(model.spec, settings)
-    if body.kind != JobKind.INSPECT and body.data.x is None:
+    if body.kind not in (JobKind.INSPECT, JobKind.SESSION) and body.data.x is None:
         raise InvalidArgument(f"`{body.kind.value}` needs input data: the job's `data.x` "
                               "is missing. Upload the array and pass its blob id.")
     if body.kind in (JobKind.FIT, JobKind.EVALUATE) and not body.compile_config:

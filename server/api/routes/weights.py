@@ -17,6 +17,7 @@ from server.store import models as store
 router = APIRouter(prefix="/models", tags=["models"])
 
 _MEMBER = re.compile(r"^weights/\d{4}\.npy$")
+_BATCH_MEMBER = re.compile(r"^(x|y|sample_weight)(/[A-Za-z0-9_.\-]{1,80})?\.npy$")
 
 
 class WeightsStored(BaseModel):
@@ -26,7 +27,14 @@ class WeightsStored(BaseModel):
     weights_version: int
 
 
-def check_weights_archive(data: bytes, max_bytes: int) -> int:
+def check_batch_archive(data: bytes, max_bytes: int) -> int:
+    """Check the `.npz` of one manual batch (`x`, `y`, `sample_weight`, or `x/<name>`
+    members for several inputs), like `check_weights_archive`."""
+    return check_weights_archive(data, max_bytes, _BATCH_MEMBER, "`x`, `y`, `x/0`, ...")
+
+
+def check_weights_archive(data: bytes, max_bytes: int, member: re.Pattern[str] = _MEMBER,
+                          expected: str = "`weights/0000.npy`, `weights/0001.npy`, ...") -> int:
     """Check an `.npz` of weights: only `weights/NNNN.npy` members, each a plain `.npy`
     (no pickle, no object dtype) whose header matches its size, within the size limit.
     Returns the number of arrays."""
@@ -39,9 +47,9 @@ def check_weights_archive(data: bytes, max_bytes: int) -> int:
     with archive:
         infos = archive.infolist()
         for info in infos:
-            if not _MEMBER.fullmatch(info.filename):
-                raise InvalidArgument("Expected only members named `weights/0000.npy`, "
-                                      f"`weights/0001.npy`, ... Received: {info.filename[:80]!r}")
+            if not member.fullmatch(info.filename):
+                raise InvalidArgument(f"Expected only members named {expected} "
+                                      f"Received: {info.filename[:80]!r}")
             total += info.file_size
             if total > max_bytes:
                 raise PayloadTooLarge(f"The weights unpack to more than {max_bytes} bytes "

@@ -1,0 +1,93 @@
+"""Manual batches: calls to the model a session job holds on a worker.
+
+`POST /v1/jobs/{id}/calls?op=train|test|predict|close` with the batch as an `.npz`
+body; the answer comes back when the worker has run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from typing import Annotated, Literal
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+
+from schemas.api import JobKind, JobStatus, SessionCallResult
+from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
+from server.store import jobs as job_store
+from server.store import sessions as store
+from server.store.db import session_factory
+
+router = APIRouter(prefix="/jobs", tags=["sessions"])
+
+CALL_TIMEOUT = 300.0
+
+
+class GatewayTimeout(APIError):
+    """The worker did not answer in time."""
+
+    status_code = 504
+    code = "timeout"
+
+
+@router.post("/{job_id}/calls", response_model=SessionCallResult)
+async def call(job_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+               user: CurrentUser,
+               op: Literal["train", "test", "predict", "close"] = Query(),
+               x_horn_args: Annotated[str | None, Header(max_length=10_000)] = None
+               ) -> SessionCallResult:
+    """Run one manual-batch call on the session's model and return its answer."""
+    job = job_store.get_job(session, job_id, user.name)
+    if job is None or job.kind != JobKind.SESSION.value:
+        raise NotFound(f"No session job with id {job_id!r}.")
+    if JobStatus(job.status).is_terminal:
+        raise Conflict(f"Session {job_id} has ended ({job.status}); open a new one.",
+                       {"status": job.status})
+    try:
+        args = json.loads(x_horn_args) if x_horn_args else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"Expected JSON in the X-Horn-Args header: {exc}") from exc
+    if not isinstance(args, dict):
+        raise InvalidArgument("Expected a JSON object in the X-Horn-Args header.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > settings.max_upload_bytes:
+            raise PayloadTooLarge("The batch exceeds the server's maximum upload size "
+                                  f"({settings.max_upload_bytes} bytes).")
+    if op != "close":
+        from server.api.routes.weights import check_batch_archive
+
+        check_batch_archive(bytes(body), settings.max_upload_bytes)
+    call_id = store.add_call(session, job_id, op, args, bytes(body) or None)
+    session.commit()
+    return await _wait(request, call_id)
+
+
+async def _wait(request: Request, call_id: int) -> SessionCallResult:
+    make_session = session_factory(request.app.state.engine)
+
+    def fetch() -> tuple[str, dict | None, bytes | None]:
+        with make_session() as s:
+            row = store.get_call(s, call_id)
+            assert row is not None
+            return row.status, row.result, row.output
+
+    started = time.monotonic()
+    delay = 0.001
+    while True:
+        status, result, output = await anyio.to_thread.run_sync(fetch)
+        if status in (store.DONE, store.FAILED):
+            answer = SessionCallResult.model_validate({"status": status, **(result or {})})
+            if output:
+                answer.npz = base64.b64encode(output).decode()
+            return answer
+        if time.monotonic() - started > CALL_TIMEOUT:
+            raise GatewayTimeout(f"The session's worker did not answer call {call_id} in "
+                                 f"{CALL_TIMEOUT:.0f} s.")
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.02)
