@@ -110,6 +110,31 @@ def close(model: Model) -> None:
                               content=b"", headers={"Content-Type": "application/octet-stream"})
 
 
+def file_call(model: Model, op: str, data: bytes = b"") -> dict[str, Any]:
+    """A session call that moves a file: `export`, `save_weights` (the answer carries
+    the file) or `load_weights` (the request does)."""
+    for attempt in (1, 2):
+        job_id = _session(model)
+        try:
+            answer: dict[str, Any] = model._conn().request(
+                "POST", f"/v1/jobs/{job_id}/calls", params={"op": op}, content=data,
+                headers={"Content-Type": "application/octet-stream"}).json()
+        except errors.Conflict:
+            model.__dict__.pop("_horn_session", None)
+            if attempt == 2:
+                raise
+            continue
+        if answer["status"] == "failed":
+            raise errors.job_failed(job_id, answer.get("error"))
+        return answer
+    raise errors.HornError("unreachable")  # pragma: no cover
+
+
+def file_bytes(answer: dict[str, Any]) -> bytes:
+    """The file an `export`/`save_weights` answer carries."""
+    return base64.b64decode(answer["npz"])
+
+
 def outputs(answer: dict[str, Any]) -> Any:
     """The predictions of a `predict` answer."""
     return _unpack_outputs(answer["outputs"], base64.b64decode(answer["npz"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -274,6 +275,48 @@ class Model:
                              "the model has not been built. Add a `keras.Input` first, or "
                              "train it once so that its input shape is known.")
         return int(described["total_params"])
+
+    # --- files ---------------------------------------------------------------------
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True,
+             **kwargs: Any) -> None:
+        """Save the model (architecture, weights, compile and optimizer state) as a
+        `.keras` file that plain Keras's `keras.models.load_model` opens.
+
+        The file is written by Keras on the worker that holds the model, then downloaded.
+        """
+        path = os.fspath(filepath)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments: {sorted(kwargs)}")
+        if not path.endswith(".keras"):
+            raise ValueError(
+                "Invalid filepath extension for saving. Please add a `.keras` extension for "
+                "the native Keras format (legacy `.h5` files are not supported on horn). "
+                f"Received: filepath={path}")
+        _write_file(path, _batches.file_bytes(_batches.file_call(self, "export")), overwrite)
+
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+        """Save the weights as a Keras `.weights.h5` file."""
+        path = os.fspath(filepath)
+        if not path.endswith(".weights.h5"):
+            raise ValueError("The filename must end in `.weights.h5`. "
+                             f"Received: filepath={path}")
+        _write_file(path, _batches.file_bytes(_batches.file_call(self, "save_weights")),
+                    overwrite)
+
+    def load_weights(self, filepath: str | os.PathLike[str], skip_mismatch: bool = False,
+                     **kwargs: Any) -> None:
+        """Load weights from a `.weights.h5` file (as `save_weights` or plain Keras wrote
+        it); the server inspects the file before a worker loads it."""
+        path = os.fspath(filepath)
+        if skip_mismatch or kwargs:
+            raise ValueError("`skip_mismatch` and other options are not supported on horn.")
+        if not path.endswith(".weights.h5"):
+            raise ValueError("Invalid filepath extension for loading weights: horn loads "
+                             f"`.weights.h5` files. Received: filepath={path}")
+        with open(path, "rb") as handle:
+            data = handle.read()
+        _batches.file_call(self, "load_weights", data)
+        _batches.close(self)  # the loaded weights become the stored version now
 
     # --- manual batches ----------------------------------------------------------------
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
@@ -551,6 +594,8 @@ def _check_names(value: Any, check: Any) -> None:
     `compile()` with a suggestion instead of on the worker."""
     if isinstance(value, str):
         check(value)
+    elif isinstance(value, dict) and "class_name" in value:
+        return  # a serialized Keras object: checked against the allow-list on the server
     elif isinstance(value, dict):
         for item in value.values():
             _check_names(item, check)
@@ -592,6 +637,49 @@ def model_from_json(json_string: str) -> Model:
     return model
 
 
+def _write_file(path: str, data: bytes, overwrite: bool) -> None:
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and `overwrite=False`.")
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def load_model(filepath: str | os.PathLike[str], custom_objects: Any = None,
+               compile: bool = True, safe_mode: bool = True) -> Model:  # noqa: A002
+    """Load a `.keras` file (saved by horn or by plain Keras) as a horn model.
+
+    The file goes to the server, which unpacks it with size limits, checks its
+    `config.json` against the allow-list and inspects its weights before any Keras code
+    reads them; a worker loads the weights when the model is first used.
+
+    Raises:
+        ValueError: custom objects, legacy `.h5` files, or a file the server refuses.
+    """
+    path = os.fspath(filepath)
+    if custom_objects:
+        raise ValueError("`custom_objects` are not supported: custom Python code never "
+                         "runs on horn. Use built-in Keras layers and functions.")
+    if not path.endswith(".keras"):
+        raise ValueError("File format not supported: horn loads native Keras `.keras` "
+                         f"files (legacy `.h5` models are refused). Received: {path}")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    conn = get_connection()
+    name = os.path.basename(path)[: -len(".keras")] or "model"
+    body = conn.request("POST", "/v1/models/import", params={"name": name}, content=data,
+                        headers={"Content-Type": "application/octet-stream"}).json()
+    spec = dict(body["spec"])
+    compile_config = spec.pop("compile_config", None)
+    spec.pop("build_config", None)
+    model = _model_from_spec(spec)
+    model._remote_id, model._remote_spec = str(body["id"]), model._spec()
+    if compile and compile_config:
+        model.compile(**{k: v for k, v in compile_config.items()
+                         if k in ("optimizer", "loss", "loss_weights", "metrics",
+                                  "weighted_metrics")})
+    return model
+
+
 def _model_from_spec(spec: dict[str, Any]) -> Model:
     if spec.get("class_name") == "Sequential":
         return Sequential.from_config(spec["config"])
@@ -619,4 +707,4 @@ def _input_from_entry(entry: dict[str, Any]) -> KerasTensor:
 
 register_layer_call(_functional.call_layer)
 
-__all__ = ["Input", "Model", "Sequential", "model_from_json", "errors"]
+__all__ = ["Input", "Model", "Sequential", "load_model", "model_from_json", "errors"]

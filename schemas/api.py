@@ -204,7 +204,11 @@ class SessionCallResult(BaseModel):
     outputs: Any = None
     """For `predict`: the structure of the outputs, with `.npz` member names as leaves."""
     npz: str | None = None
-    """For `predict`: the outputs as base64 `.npz` bytes."""
+    """For `predict`: the outputs as base64 `.npz` bytes; for `export` and
+    `save_weights`, the file's bytes."""
+    format: str | None = None
+    weights_version: int | None = None
+    loaded: bool | None = None
     error: JobError | None = None
 
 

@@ -122,6 +122,17 @@ def ensure_built(model: Any, x: Any) -> None:
     model.build((None, *x.shape[1:]))
 
 
+def load_weights_file(model: Any, data: bytes) -> None:
+    """`model.load_weights` from the bytes of a `.weights.h5` file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="horn-weights-") as tmp:
+        path = os.path.join(tmp, "model.weights.h5")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        model.load_weights(path)
+
+
 def compile_model(model: Any, compile_config: dict[str, Any]) -> None:
     """Compile `model` from a Keras `compile_config`, after the allow-list check."""
     validate_keras_config(compile_config, where="compile_config")

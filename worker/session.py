@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,12 +67,28 @@ def pack(outputs: Any) -> tuple[Any, bytes]:
     return structure, buffer.getvalue()
 
 
+def load_weights(model: Any, data: bytes) -> dict[str, Any]:
+    """`model.load_weights` from `.weights.h5` bytes (inspected by the server)."""
+    runtime.load_weights_file(model, data)
+    return {"loaded": True}
+
+
 def run_call(model: Any, op: str, args: dict[str, Any], arrays: dict[str, Any]
              ) -> tuple[dict[str, Any], bytes | None]:
     """One Keras manual-batch call; returns the answer and, for predict, the outputs."""
     if op == "predict":
         structure, blob = pack(model.predict_on_batch(arrays["x"]))
         return {"outputs": structure}, blob
+    if op in ("export", "save_weights"):
+        suffix = ".keras" if op == "export" else ".weights.h5"
+        with tempfile.TemporaryDirectory(prefix="horn-export-") as tmp:
+            path = os.path.join(tmp, "model" + suffix)
+            if op == "export":
+                model.save(path)
+            else:
+                model.save_weights(path)
+            with open(path, "rb") as handle:
+                return {"format": suffix}, handle.read()
     class_weight = args.get("class_weight")
     if op == "train":
         logs = model.train_on_batch(
@@ -129,12 +147,15 @@ def serve(engine: Engine, job_id: str, queue: str, model: Any, heartbeat: Heartb
                 answered += 1
                 break
             try:
-                result, output = run_call(model, op, call_args, unpack(payload))
+                if op == "load_weights":
+                    result, output = load_weights(model, payload or b""), None
+                else:
+                    result, output = run_call(model, op, call_args, unpack(payload))
             except Exception as exc:
                 _answer(engine, call_id, store.FAILED, {"error": describe_error(exc)}, None)
             else:
                 _answer(engine, call_id, store.DONE, result, output)
-                if op == "train" and dirty_since is None:
+                if op in ("train", "load_weights") and dirty_since is None:
                     dirty_since = time.monotonic()
             answered += 1
     finally:

@@ -74,6 +74,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         weights_in = weights.version if weights else None
         weights_data = weights.data if weights else None
         weights_compile_id = weights.compile_id if weights else None
+        imported = model_row.import_weights_blob if weights is None else None
         resume = (checkpoint.epoch, dict(checkpoint.history), checkpoint.data) \
             if checkpoint is not None else None
         if resume is None:
@@ -98,6 +99,10 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
     elif weights_data is not None:
         same_compile = compile_id is not None and compile_id == weights_compile_id
         runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
+    elif imported is not None:  # a model imported from a `.keras` file (checked by the server)
+        runtime.load_weights_file(model, blobs.read_bytes(imported))
+        weights_data = runtime.pack_state(model, include_optimizer=False)
+        _save_weights(engine, sink, model, model_id, job_id, compile_id)
     progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
 
     if kind is JobKind.INSPECT:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Annotated, Literal
 
 import anyio
@@ -37,7 +39,8 @@ class GatewayTimeout(APIError):
 @router.post("/{job_id}/calls", response_model=SessionCallResult)
 async def call(job_id: str, request: Request, session: SessionDep, settings: SettingsDep,
                user: CurrentUser,
-               op: Literal["train", "test", "predict", "close"] = Query(),
+               op: Literal["train", "test", "predict", "export", "save_weights",
+                           "load_weights", "close"] = Query(),
                x_horn_args: Annotated[str | None, Header(max_length=10_000)] = None
                ) -> SessionCallResult:
     """Run one manual-batch call on the session's model and return its answer."""
@@ -59,13 +62,34 @@ async def call(job_id: str, request: Request, session: SessionDep, settings: Set
         if len(body) > settings.max_upload_bytes:
             raise PayloadTooLarge("The batch exceeds the server's maximum upload size "
                                   f"({settings.max_upload_bytes} bytes).")
-    if op != "close":
+    if op in ("train", "test", "predict"):
         from server.api.routes.weights import check_batch_archive
 
         check_batch_archive(bytes(body), settings.max_upload_bytes)
+    elif op == "load_weights":
+        await _check_weights_file(bytes(body), settings.max_upload_bytes)
+    elif body:
+        raise InvalidArgument(f"`{op}` takes no request body.")
     call_id = store.add_call(session, job_id, op, args, bytes(body) or None)
     session.commit()
     return await _wait(request, call_id)
+
+
+async def _check_weights_file(data: bytes, max_bytes: int) -> None:
+    """An uploaded `.weights.h5` is inspected like an imported model's weights."""
+    from server.importing import ImportRefused, check_hdf5
+
+    if not data.startswith(b"\x89HDF\r\n\x1a\n"):
+        raise InvalidArgument("Expected a Keras `.weights.h5` file (HDF5). Received bytes "
+                              "that are not HDF5.")
+    with tempfile.TemporaryDirectory(prefix="horn-weights-") as tmp:
+        path = Path(tmp) / "upload.weights.h5"
+        path.write_bytes(data)
+        try:
+            await anyio.to_thread.run_sync(check_hdf5, path, max_bytes)
+        except ImportRefused as exc:
+            raise InvalidArgument(str(exc).replace("model.weights.h5", "the weights file")
+                                  ) from exc
 
 
 async def _wait(request: Request, call_id: int) -> SessionCallResult:
