@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import Callable
@@ -107,8 +108,10 @@ class Follower:
     """Turns a job's events into progress bars and callback calls."""
 
     def __init__(self, conn: Connection, job_id: str, verbose: int, callbacks: list[Any],
-                 params: dict[str, Any]) -> None:
+                 params: dict[str, Any], model: Any = None) -> None:
         self.conn = conn
+        self.model = model
+        self._stop_sent = False
         self.job_id = job_id
         self.verbose = verbose
         self.callbacks = callbacks
@@ -164,6 +167,7 @@ class Follower:
                 self.bar.update(int(steps or 0), logs, float(data.get("elapsed", 0.0)),
                                 finalize=True)
             self._call("on_epoch_end", int(data["epoch"]), logs)
+            self._maybe_stop()
         elif type_ in ("test_end", "predict_end"):
             logs = _floats(data.get("logs"))
             if self.bar is not None:
@@ -175,6 +179,16 @@ class Follower:
             self._call("on_train_end", _floats(data.get("logs")))
         elif type_ == "job_end":
             self.end = data
+
+    def _maybe_stop(self) -> None:
+        """A local callback set `model.stop_training`: ask the job to stop after the
+        epoch it is in (it finishes normally)."""
+        if self.model is None or self._stop_sent or not getattr(self.model, "stop_training",
+                                                                  False):
+            return
+        self._stop_sent = True
+        with contextlib.suppress(errors.Conflict):  # it finished meanwhile
+            self.conn.post(f"/v1/jobs/{self.job_id}/stop", {})
 
     def _batch_end(self, data: dict[str, Any]) -> None:
         logs = _floats(data.get("logs"))
@@ -253,6 +267,7 @@ def _run(model: Model, kind: str, args: dict[str, Any], prepared: dict[str, Any]
     options = job_options(options)
     level = verbosity(verbose)
     job_id = _submit(model, kind, args, prepared, options)
+    model.stop_training = False
     job = Job(job_id, kind, connection=model._conn(), model=model, verbose=level,
               callbacks=callbacks, finish=finish)
     if not wait:

@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -148,6 +150,57 @@ class LambdaCallback(Callback):
                 raise ValueError(f"Unrecognized callback hook for LambdaCallback: `{hook}`")
             if fn is not None:
                 setattr(self, hook, fn)
+
+
+class CSVLogger(Callback):
+    """Streams epoch results to a CSV file in your process, as `keras.callbacks.CSVLogger`.
+
+    Args:
+        filename: the CSV file to write.
+        separator: the field separator.
+        append: append to an existing file instead of overwriting it.
+    """
+
+    def __init__(self, filename: str, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self._file: Any = None
+        self._writer: Any = None
+        self._keys: list[str] | None = None
+        self._header = True
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename) as existing:
+                self._header = not existing.readline()
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._writer, self._keys = None, None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            if self._keys and not any(k.startswith("val_") for k in self._keys):
+                self._keys += [f"val_{k}" for k in self._keys]
+        if self._writer is None:
+            dialect = type("HornDialect", (csv.excel,), {"delimiter": self.sep})
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self._keys],
+                                          dialect=dialect)
+            if self._header:
+                self._writer.writeheader()
+        self._writer.writerow({"epoch": epoch,
+                               **{k: logs.get(k, "NA") for k in self._keys}})
+        self._file.flush()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        self._writer = None
 
 
 __all__ = install_namespace("callbacks", globals(), extra=["Callback"], extra_bases=(Callback,))

@@ -113,7 +113,8 @@ class Job:
         level = self._verbose if verbose is None else _training.verbosity(verbose)
         deadline = None if timeout is None else time.monotonic() + timeout
         follower = _training.Follower(self._conn, self.id, level, self._callbacks,
-                                      {"verbose": verbose if verbose is not None else "auto"})
+                                      {"verbose": verbose if verbose is not None else "auto"},
+                                      model=self._model)
         end = follower.run(deadline)
         finish = self._finish or (lambda job_id, result: _training.default_result(
             self._conn, self.kind, job_id, result, follower.params))

@@ -94,6 +94,7 @@ class Model:
         self.optimizer: Any = None
         self.loss: Any = None
         self.history: History | None = None
+        self.stop_training = False
         self._remote_id: str | None = None
         self._remote_spec: dict[str, Any] | None = None
         self._connection: Connection | None = None

@@ -120,13 +120,14 @@ class EventSink:
         except (OperationalError, DBAPIError):
             return None
 
-    def cancel_flag(self) -> bool:
-        """Whether the job's owner asked to cancel it (False if the database is down)."""
+    def control_flags(self) -> tuple[bool, bool]:
+        """(cancel requested, stop after this epoch requested); both False when the
+        database is down."""
         try:
             with transaction(self.engine) as session:
                 return store.cancel_requested(session, self.job_id)
         except (OperationalError, DBAPIError):
-            return False
+            return False, False
 
     def flush(self) -> bool:
         """Try to write what is waiting; False if the database is unreachable."""

@@ -31,6 +31,8 @@ class Heartbeat:
         self.time_limit = time_limit
         self.started = time.monotonic()
         self.cancel_requested = False
+        self.stop_requested = False
+        """Stop after the epoch in progress (a local callback set `stop_training`)."""
         self.timed_out = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="horn-heartbeat", daemon=True)
@@ -66,8 +68,10 @@ class Heartbeat:
                     if state is not None:
                         last_renewal = now
                         self.cancel_requested = self.cancel_requested or state[1]
-                elif self.sink.cancel_flag():
-                    self.cancel_requested = True
+                else:
+                    cancel, stop = self.sink.control_flags()
+                    self.cancel_requested = self.cancel_requested or cancel
+                    self.stop_requested = self.stop_requested or stop
             except LeaseLost:
                 log.warning("job %s: lease lost to another worker; stopping",
                             self.sink.job_id)

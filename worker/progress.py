@@ -87,7 +87,8 @@ class ProgressCallback(keras.callbacks.Callback):
                                              "elapsed": self._elapsed(), "steps": steps},
                             step=steps,
                             checkpoint=(self.attempt, self.history_so_far(), state))
-        if self.heartbeat is not None and self.heartbeat.should_stop:
+        if self.heartbeat is not None and (self.heartbeat.should_stop
+                                           or self.heartbeat.stop_requested):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

@@ -189,9 +189,21 @@ def cancel_job(session: Session, job_id: str) -> str:
     return row.status if row is not None else JobStatus.CANCELLED.value
 
 
-def cancel_requested(session: Session, job_id: str) -> bool:
-    """Whether someone asked to cancel the job."""
-    return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
+def cancel_requested(session: Session, job_id: str) -> tuple[bool, bool]:
+    """Whether someone asked to cancel the job, and to stop it after this epoch."""
+    row = session.execute(select(JobRow.cancel_requested, JobRow.stop_requested)
+                          .where(JobRow.id == job_id)).first()
+    return (bool(row[0]), bool(row[1])) if row is not None else (True, False)
+
+
+def request_stop(session: Session, job_id: str) -> bool:
+    """Ask an unfinished job to stop after its current epoch and finish normally."""
+    done = session.execute(
+        update(JobRow).where(JobRow.id == job_id,
+                             JobRow.status.in_((JobStatus.QUEUED.value,
+                                                JobStatus.RUNNING.value)))
+        .values(stop_requested=True))
+    return done.rowcount == 1  # type: ignore[attr-defined]
 
 
 def job_control(session: Session, job_id: str, worker: str) -> tuple[bool, bool]:

@@ -147,6 +147,8 @@ class JobRow(Base):
     queue: Mapped[str] = mapped_column(String(100))
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    stop_requested: Mapped[bool] = mapped_column(default=False)
+    """Stop after the epoch in progress and finish normally (`model.stop_training`)."""
     time_limit: Mapped[int | None]
     """Seconds of wall time one attempt may run (soft: checkpoint and fail cleanly)."""
     sent_at: Mapped[datetime | None]

@@ -85,7 +85,8 @@ def test_what_an_operator_relies_on() -> None:
     # Scalable: no fixed container name, no host port.
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
     assert services["flower"]["profiles"] == ["monitoring"]
-    assert services["server"]["environment"]["HORN_ALLOW_UNAUTHENTICATED_BIND"] == "1"
+    assert services["server"]["environment"]["HORN_AUTH"] == "keys"
+    assert "HORN_ALLOW_UNAUTHENTICATED_BIND" not in services["server"]["environment"]
 
 
 def test_env_example_names_every_variable_of_the_compose_file() -> None:

@@ -40,6 +40,7 @@ class ComposeStack:
     workdir: Path
     s3: S3Server
     metrics_port: int
+    api_key: str
 
 
 def _parse(text: str) -> dict[str, float]:
@@ -88,7 +89,15 @@ def compose_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeS
                 procs[name] = stack.spawn(argv, env, workdir / f"{name}.log")
             url = f"http://127.0.0.1:{port}"
             stack.wait_healthy(url, procs["server"])
-            yield ComposeStack(url, services, native, base, workdir, s3, metrics_port)
+            # The operator's first step: an API key (the compose file turns auth on).
+            keys = subprocess.run(
+                [*native.argv(["horn", "keys", "create", "--user", "ops", "--admin",
+                               "--json"])],
+                env=native.env(services["server"], base), cwd=stack.ROOT,
+                capture_output=True, text=True, timeout=120, check=True)
+            api_key = json.loads(keys.stdout.strip().splitlines()[-1])["key"]
+            yield ComposeStack(url, services, native, base, workdir, s3, metrics_port,
+                               api_key)
         finally:
             for proc in procs.values():
                 stack.stop(proc)
@@ -132,7 +141,7 @@ def test_training_through_the_compose_services_with_blobs_in_s3(
     centers = rng.normal(0, 3, size=(3, 8))
     y = rng.integers(0, 3, size=600)
     x = (centers[y] + rng.normal(0, 1, size=(600, 8))).astype("float32")
-    connection = keras.connect(compose_stack.url)
+    connection = keras.connect(compose_stack.url, api_key=compose_stack.api_key)
     try:
         model = keras.Sequential([keras.Input((8,)), layers.Dense(16, activation="relu"),
                                   layers.Dense(3, activation="softmax")])
@@ -171,7 +180,8 @@ def test_training_through_the_compose_services_with_blobs_in_s3(
     assert worker["horn_worker_jobs_running"] == 0
 
     # Structured logs: the devices on start, the job id on the job's lines.
-    jobs = httpx.get(f"{compose_stack.url}/v1/jobs", timeout=10).json()["data"]
+    jobs = httpx.get(f"{compose_stack.url}/v1/jobs", timeout=10, headers={
+        "Authorization": f"Bearer {compose_stack.api_key}"}).json()["data"]
     lines = [json.loads(line) for line in
              (compose_stack.workdir / "worker.log").read_text().splitlines()
              if line.startswith("{")]

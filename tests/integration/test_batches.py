@@ -25,7 +25,7 @@ def test_manual_training_loop(conn: keras.Connection) -> None:
     model = _model()
     first = model.train_on_batch(x[:32], y[:32])
     assert isinstance(first, list) and len(first) == 2  # [loss, accuracy], as in Keras
-    for epoch in range(3):
+    for _ in range(3):
         for start in range(0, 512, 32):
             logs = model.train_on_batch(x[start:start + 32], y[start:start + 32],
                                         return_dict=True)

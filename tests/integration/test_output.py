@@ -87,3 +87,30 @@ def test_job_failure_message_names_job(conn: keras.Connection) -> None:
         model.predict(x, verbose=0)
     assert isinstance(info.value, ValueError)
     assert info.value.job_id in str(info.value)
+
+
+def test_local_callback_stop_training_stops_the_job(conn: keras.Connection) -> None:
+    class StopEarly(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # type: ignore[no-untyped-def]
+            if epoch == 1:
+                self.model.stop_training = True
+
+    x, y = _data(2048)
+    history = _model().fit(x, y, epochs=50, batch_size=16, verbose=0,
+                           callbacks=[StopEarly()])
+    # The job stops after the epoch it is in when the request arrives (at most one
+    # more than Keras, whose callback runs between epochs), and finishes normally.
+    assert history.epoch[:2] == [0, 1] and len(history.epoch) <= 3
+
+
+def test_csv_logger_writes_keras_format(conn: keras.Connection, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    x, y = _data()
+    path = tmp_path / "log.csv"
+    history = _model().fit(x, y, epochs=3, verbose=0, validation_split=0.25,
+                           callbacks=[keras.callbacks.CSVLogger(str(path))])
+    rows = list(csv.DictReader(path.open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert list(rows[0]) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [float(r["loss"]) for r in rows] == pytest.approx(history.history["loss"])

@@ -183,6 +183,22 @@ def cancel_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic
     return to_public(row)
 
 
+@router.post("/{job_id}/stop", response_model=JobPublic,
+             responses={409: {"description": "The job already finished"}})
+def stop_job(job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
+    """Stop a fit after its epoch in progress; it finishes normally (`succeeded`), as
+    when a Keras callback sets `model.stop_training = True`."""
+    row = store.get_job(session, job_id, user.name)
+    if row is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    if not store.request_stop(session, job_id):
+        raise Conflict(f"Job {job_id} has already finished ({row.status}).",
+                       {"status": row.status})
+    session.commit()
+    session.refresh(row)
+    return to_public(row)
+
+
 @router.get("/{job_id}/metrics", response_model=MetricsPublic)
 def job_metrics(job_id: str, session: SessionDep, user: CurrentUser) -> MetricsPublic:
     """Per-epoch metrics of a job, as the worker recorded them."""

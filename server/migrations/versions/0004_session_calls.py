@@ -1,4 +1,4 @@
-"""manual-batch sessions: the calls a session job answers
+"""manual-batch sessions (the calls a session job answers); stop requests
 
 Revision ID: 0004
 Revises: 0003
@@ -14,6 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("stop_requested", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     op.create_table(
         "session_calls",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -37,3 +40,5 @@ def downgrade() -> None:
     with op.batch_alter_table("session_calls") as batch:
         batch.drop_index("ix_session_calls_job_status")
     op.drop_table("session_calls")
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("stop_requested")
