@@ -190,6 +190,9 @@ class SessionArgs(_Seeded):
                                 description="Seconds without a call before the session "
                                 "stores its weights and ends (after 1 s when other jobs "
                                 "wait for its worker)")
+    weights_version: int | None = Field(default=None, ge=1,
+                                        description="Load this weights version instead "
+                                        "of the newest")
     flush_interval: float = Field(default=5.0, ge=0.1, le=3600,
                                   description="Seconds after a change at which the weights "
                                   "are written back to the database")

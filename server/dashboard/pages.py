@@ -6,9 +6,11 @@ to update them without reloading.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -27,6 +29,7 @@ from server.dashboard.auth import (
     viewer_from_request,
 )
 from server.dashboard.state import dashboard_state
+from server.exporting import ExportFailed, export_keras
 from server.store import jobs as job_store
 from server.store.models import get_model, get_weights
 from server.store.tables import LOCAL_USER
@@ -200,6 +203,34 @@ def weights(request: Request, job_id: str, session: SessionDep, settings: Settin
     return Response(found.data, media_type="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
         "X-Horn-Weights-Version": str(found.version)})
+
+
+@router.get("/jobs/{job_id}/model.keras")
+async def keras_file(request: Request, job_id: str, session: SessionDep,
+                     settings: SettingsDep) -> Response:
+    """The model this job trained as a `.keras` file (written by Keras on a worker, in a
+    short session job), which plain `keras.models.load_model` opens."""
+    viewer = _viewer(request, session, settings)
+    if viewer is None:
+        return _to_login(request)
+    try:
+        row = service.visible_job(session, viewer, job_id)
+    except APIError as exc:
+        return _error(request, viewer, exc.status_code, exc.message)
+    if row.weights_version_out is None:
+        return _error(request, viewer, 404, "This job stored no weights.")
+    try:
+        data = await anyio.to_thread.run_sync(functools.partial(
+            export_keras, request.app.state.engine, request.app.state.sender, settings,
+            owner=row.owner, model_id=row.model_id, compile_config=row.compile_config,
+            weights_version=row.weights_version_out))
+    except ExportFailed as exc:
+        return _error(request, viewer, 503, f"The .keras file could not be written: {exc}")
+    model = get_model(session, row.model_id)
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in (model.name if model
+                                                                    else "model"))[:60]
+    return Response(data, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{name}-{row.id[:8]}.keras"'})
 
 
 @router.get("/login", response_class=HTMLResponse)

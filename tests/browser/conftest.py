@@ -65,7 +65,7 @@ def _create_accounts(db_url: str) -> dict[str, Account]:
     return accounts
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
     """uvicorn + a Celery worker with authentication on, for the browser tests."""
     workdir = tmp_path_factory.mktemp("dashboard")
@@ -101,12 +101,15 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
         stack.drop_database(ADMIN_URL, db_name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, through Playwright (never `playwright install`)."""
+    """Debian's Chromium, headless, through Playwright (never `playwright install`).
+
+    Package-scoped: Playwright's synchronous API runs an event loop in this thread
+    while it is open, which later tests' `asyncio.run` must not find."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh "
-                    "(apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-browser.sh "
+                    "(apt-get install chromium), which `make test` does.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

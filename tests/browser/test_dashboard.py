@@ -130,8 +130,9 @@ def test_job_page_charts_one_point_per_finished_epoch(
         page_of: Any, dash: DashboardStack, screenshots: Path) -> None:
     _as(dash, "alice")
     x, y = _data(1024)
-    job = _model().fit(x, y, epochs=6, batch_size=16, validation_split=0.2, wait=False,
-                       verbose=0)
+    model = _model()
+    job = model.fit(x, y, epochs=6, batch_size=16, validation_split=0.2, wait=False,
+                    verbose=0)
     page = page_of("alice")
     page.goto(f"{dash.url}/dashboard/jobs/{job.id}")
     page.evaluate("window.__notReloaded = true")
@@ -166,6 +167,20 @@ def test_job_page_charts_one_point_per_finished_epoch(
     response = page.request.get(f"{dash.url}{link.get_attribute('href')}")
     assert response.status == 200 and response.body()[:2] == b"PK"  # an .npz (zip) file
     page.screenshot(path=str(screenshots / "dashboard-job.png"), full_page=True)
+
+    # The trained model as a real `.keras` file: plain Keras opens it and predicts the
+    # same numbers as the model's newest weights (the ones this job trained).
+    keras_link = page.locator("#keras-link")
+    assert keras_link.is_visible()
+    response = page.request.get(f"{dash.url}{keras_link.get_attribute('href')}",
+                                timeout=TIMEOUT_MS)
+    assert response.status == 200
+    path = screenshots / "trained.keras"
+    path.write_bytes(response.body())
+    real = pytest.importorskip("keras")
+    loaded = real.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x[:20], verbose=0),
+                               model.predict(x[:20], verbose=0), rtol=1e-5, atol=1e-6)
 
 
 def test_cancel_asks_for_confirmation_and_checks_csrf(

@@ -64,7 +64,8 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         assert job is not None
         model_row = model_store.get_model(session, job.model_id)
         assert model_row is not None
-        weights = model_store.get_weights(session, job.model_id)
+        wanted = job.args.get("weights_version") if job.kind == JobKind.SESSION.value else None
+        weights = model_store.get_weights(session, job.model_id, wanted)
         checkpoint = job_store.get_checkpoint(session, job_id) \
             if job.kind == JobKind.FIT.value else None
         spec, kind = model_row.spec, JobKind(job.kind)

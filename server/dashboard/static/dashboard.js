@@ -164,7 +164,11 @@
     const cancel = document.getElementById("cancel-form");
     if (cancel && !d.can_cancel) cancel.hidden = true;
     const download = document.getElementById("download");
-    if (d.weights_url) { document.getElementById("weights-link").href = d.weights_url; download.hidden = false; }
+    if (d.weights_url) {
+      document.getElementById("weights-link").href = d.weights_url;
+      document.getElementById("keras-link").href = d.weights_url.replace("weights.npz", "model.keras");
+      download.hidden = false;
+    }
     const error = document.getElementById("job-error");
     if (d.error) { text("job-error-text", `${d.error.type}: ${d.error.message}`); error.hidden = false; }
     if (d.result) { text("result", JSON.stringify(d.result, null, 2)); document.getElementById("result-box").hidden = false; }
