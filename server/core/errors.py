@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.npy import NpyFormatError
@@ -158,6 +158,19 @@ def install_error_handlers(app: FastAPI) -> None:
             503, "unavailable",
             "The database is unavailable; the request was not carried out. Retry shortly.",
             headers={"Retry-After": "2"})
+
+    @app.exception_handler(DataError)
+    async def _bad_value(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (a NUL character in a string, a number out
+        # of its range): the request's fault, not the server's.
+        return error_response(400, "invalid_argument",
+                              "The request holds a value the database cannot store (a NUL "
+                              "character, or a number out of range). Remove it and retry.")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return error_response(400, "invalid_argument",
+                              f"A number in the request is too large: {exc}.")
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:

@@ -32,7 +32,7 @@ from server.dashboard.state import dashboard_state
 from server.exporting import ExportFailed, export_keras
 from server.store import jobs as job_store
 from server.store.models import get_model, get_weights
-from server.store.tables import LOCAL_USER
+from server.store.tables import LOCAL_USER, JobRow
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -180,36 +180,9 @@ async def cancel(request: Request, job_id: str, session: SessionDep, settings: S
     return RedirectResponse(f"/dashboard/jobs/{row.id}?notice={notice}", 303)
 
 
-@router.get("/jobs/{job_id}/weights.npz")
-def weights(request: Request, job_id: str, session: SessionDep, settings: SettingsDep
-            ) -> Response:
-    """The weights this job trained, as `.npz` (`weights/0000`, ... in Keras's
-    `get_weights()` order). A real `.keras` file download is not available here yet."""
-    viewer = _viewer(request, session, settings)
-    if viewer is None:
-        return _to_login(request)
-    try:
-        row = service.visible_job(session, viewer, job_id)
-    except APIError as exc:
-        return _error(request, viewer, exc.status_code, exc.message)
-    found = get_weights(session, row.model_id, row.weights_version_out) \
-        if row.weights_version_out is not None else None
-    if found is None:
-        return _error(request, viewer, 404, "This job stored no weights.")
-    model = get_model(session, row.model_id)
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in (model.name if model
-                                                                    else "model"))[:60]
-    filename = f"{name}-{row.id[:8]}-weights-v{found.version}.npz"
-    return Response(found.data, media_type="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "X-Horn-Weights-Version": str(found.version)})
-
-
-@router.get("/jobs/{job_id}/model.keras")
-async def keras_file(request: Request, job_id: str, session: SessionDep,
-                     settings: SettingsDep) -> Response:
-    """The model this job trained as a `.keras` file (written by Keras on a worker, in a
-    short session job), which plain `keras.models.load_model` opens."""
+def _trained_job(request: Request, job_id: str, session: Any, settings: Any
+                 ) -> tuple[Any, JobRow] | Response:
+    """The viewer and a job of theirs that stored weights, or the page to answer."""
     viewer = _viewer(request, session, settings)
     if viewer is None:
         return _to_login(request)
@@ -219,6 +192,44 @@ async def keras_file(request: Request, job_id: str, session: SessionDep,
         return _error(request, viewer, exc.status_code, exc.message)
     if row.weights_version_out is None:
         return _error(request, viewer, 404, "This job stored no weights.")
+    return viewer, row
+
+
+def _attachment(session: Any, row: JobRow, suffix: str, data: bytes,
+                headers: dict[str, str] | None = None) -> Response:
+    model = get_model(session, row.model_id)
+    name = "".join(c if c.isalnum() or c in "-_" else "_"
+                   for c in (model.name if model else "model"))[:60]
+    return Response(data, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{name}-{row.id[:8]}{suffix}"',
+        **(headers or {})})
+
+
+@router.get("/jobs/{job_id}/weights.npz")
+def weights(request: Request, job_id: str, session: SessionDep, settings: SettingsDep
+            ) -> Response:
+    """The weights this job trained, as `.npz` (`weights/0000`, ... in Keras's
+    `get_weights()` order)."""
+    found = _trained_job(request, job_id, session, settings)
+    if isinstance(found, Response):
+        return found
+    viewer, row = found
+    stored = get_weights(session, row.model_id, row.weights_version_out)
+    if stored is None:
+        return _error(request, viewer, 404, "This job stored no weights.")
+    return _attachment(session, row, f"-weights-v{stored.version}.npz", stored.data,
+                       {"X-Horn-Weights-Version": str(stored.version)})
+
+
+@router.get("/jobs/{job_id}/model.keras")
+async def keras_file(request: Request, job_id: str, session: SessionDep,
+                     settings: SettingsDep) -> Response:
+    """The model this job trained as a `.keras` file (written by Keras on a worker, in a
+    short session job), which plain `keras.models.load_model` opens."""
+    found = _trained_job(request, job_id, session, settings)
+    if isinstance(found, Response):
+        return found
+    viewer, row = found
     try:
         data = await anyio.to_thread.run_sync(functools.partial(
             export_keras, request.app.state.engine, request.app.state.sender, settings,
@@ -226,11 +237,7 @@ async def keras_file(request: Request, job_id: str, session: SessionDep,
             weights_version=row.weights_version_out))
     except ExportFailed as exc:
         return _error(request, viewer, 503, f"The .keras file could not be written: {exc}")
-    model = get_model(session, row.model_id)
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in (model.name if model
-                                                                    else "model"))[:60]
-    return Response(data, media_type="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{name}-{row.id[:8]}.keras"'})
+    return _attachment(session, row, ".keras", data)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -65,6 +65,7 @@ def test_bad_input_gets_clear_4xx(http: httpx.Client) -> None:
     _assert_envelope(http.post("/v1/blobs/missing", json={"ids": ["abc"]}), 422, "64")
     _assert_envelope(http.get("/v1/jobs", params={"limit": 0}), 422, "limit")
     _assert_envelope(http.get("/v1/jobs", params={"status": "dancing"}), 422, "status")
+    _assert_envelope(http.get("/v1/jobs", params={"offset": 2**63}), 422, "offset")
 
 
 def test_blob_upload_is_checked(http: httpx.Client) -> None:

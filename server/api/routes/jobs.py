@@ -148,7 +148,7 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
 def list_jobs(session: SessionDep, user: CurrentUser,
               status: JobStatus | None = None,
               limit: int = Query(default=50, ge=1, le=500),
-              offset: int = Query(default=0, ge=0)) -> JobsPublic:
+              offset: int = Query(default=0, ge=0, le=1_000_000_000)) -> JobsPublic:
     """Your jobs, newest first."""
     rows, count = store.list_jobs(session, owner=user.name,
                                   status=status.value if status else None,
@@ -216,7 +216,7 @@ def job_metrics(job_id: str, session: SessionDep, user: CurrentUser) -> MetricsP
                              "and `data` (JSON). Reconnect with `Last-Event-ID` to resume."}})
 def job_events(job_id: str, request: Request, session: SessionDep, user: CurrentUser,
                last_event_id: Annotated[str | None, Header()] = None,
-               after: int | None = Query(default=None, ge=0,
+               after: int | None = Query(default=None, ge=0, le=2**53,
                                          description="Replay events after this id")
                ) -> StreamingResponse:
     """Stream the job's events as they happen, from the start or after `Last-Event-ID`."""
@@ -224,11 +224,10 @@ def job_events(job_id: str, request: Request, session: SessionDep, user: Current
         raise NotFound(f"No job with id {job_id!r}.")
     start = after or 0
     if last_event_id:
-        try:
-            start = max(start, int(last_event_id))
-        except ValueError as exc:
-            raise InvalidArgument(f"Expected an integer Last-Event-ID. Received: "
-                                  f"{last_event_id[:40]!r}") from exc
+        if not last_event_id.isdigit() or int(last_event_id) > 2**53:
+            raise InvalidArgument("Expected Last-Event-ID to be an event id (a non-negative "
+                                  f"integer). Received: {last_event_id[:40]!r}")
+        start = max(start, int(last_event_id))
     stream = _event_stream(request, job_id, start)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -112,7 +112,8 @@ def get_model(model_id: str, session: SessionDep, user: CurrentUser) -> ModelPub
                              "description": "The weights as an `.npz` file of `.npy` arrays "
                              "(`weights/0000`, ... in Keras's `get_weights()` order)."}})
 def download_weights(model_id: str, session: SessionDep, user: CurrentUser,
-                     version: int | None = Query(default=None, ge=1)) -> Response:
+                     version: int | None = Query(default=None, ge=1, le=2**31 - 1)
+                     ) -> Response:
     """Download a version of the model's weights (the newest by default)."""
     if store.get_model(session, model_id, user.name) is None:
         raise NotFound(f"No model with id {model_id!r}.")
