@@ -186,13 +186,25 @@ def _layer(class_name: str, cfg: dict[str, Any], shape: Shape | None
     return None, None
 
 
-def estimate_model(spec: dict[str, Any]) -> Estimate:
-    """Count the parameters of a model spec (`to_json()` format); see the module doc."""
-    result = Estimate()
+@dataclass
+class LayerEstimate:
+    """One layer of a spec: its output shape and parameters, where they can be computed."""
+
+    name: str
+    class_name: str
+    params: int | None
+    output_shape: Shape | None
+    skipped: list[str] = field(default_factory=list)
+
+
+def summarize_layers(spec: dict[str, Any]) -> list[LayerEstimate]:
+    """Per-layer output shapes and parameter counts of a spec, in its layers' order
+    (a `Sequential` propagates shapes; functional layers use their `build_config`)."""
+    out: list[LayerEstimate] = []
     config = spec.get("config")
     layers = config.get("layers") if isinstance(config, dict) else None
     if not isinstance(layers, list):
-        return result
+        return out
     sequential = spec.get("class_name") == "Sequential"
     shape: Shape | None = None
     if sequential and isinstance(spec.get("build_config"), dict):
@@ -203,8 +215,10 @@ def estimate_model(spec: dict[str, Any]) -> Estimate:
         class_name = str(layer.get("class_name"))
         cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         assert isinstance(cfg, dict)
+        name = str(cfg.get("name") or layer.get("name") or class_name)
         if class_name == "InputLayer":
             shape = _shape(cfg.get("batch_shape") or cfg.get("batch_input_shape"))
+            out.append(LayerEstimate(name, class_name, 0, shape))
             continue
         build = layer.get("build_config")
         if isinstance(build, dict) and _shape(build.get("input_shape")) is not None:
@@ -213,14 +227,21 @@ def estimate_model(spec: dict[str, Any]) -> Estimate:
             shape = None
         if class_name in ("Sequential", "Functional", "Model"):
             inner = estimate_model(layer)
-            result.params += inner.params
-            result.skipped += inner.skipped
+            out.append(LayerEstimate(name, class_name, inner.params, None, inner.skipped))
             shape = None
             continue
-        params, out = _layer(class_name, cfg, shape)
-        if params is None:
-            result.skipped.append(str(cfg.get("name") or class_name))
+        params, shape = _layer(class_name, cfg, shape)
+        out.append(LayerEstimate(name, class_name, params, shape))
+    return out
+
+
+def estimate_model(spec: dict[str, Any]) -> Estimate:
+    """Count the parameters of a model spec (`to_json()` format); see the module doc."""
+    result = Estimate()
+    for layer in summarize_layers(spec):
+        if layer.params is None:
+            result.skipped.append(layer.name)
         else:
-            result.params += params
-        shape = out
+            result.params += layer.params
+            result.skipped += layer.skipped
     return result

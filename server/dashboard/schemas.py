@@ -122,10 +122,13 @@ class MetricChart(BaseModel):
 
 
 class LayerView(BaseModel):
-    """A layer as the model's spec describes it (nothing computed server-side)."""
+    """A layer as the model's spec describes it, with the output shape and parameter
+    count computed from its arguments where horn knows the layer's formula."""
 
     name: str
     class_name: str
+    output_shape: str | None = Field(default=None, description="e.g. `(None, 64)`")
+    params: int | None = Field(default=None, description="None where not computable")
     config: str = Field(description="Key arguments, e.g. `units=64, activation='relu'`")
     inbound: list[str] = Field(default_factory=list,
                                description="Layers feeding it (functional models)")

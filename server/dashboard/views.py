@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.api import JobKind, JobStatus
+from schemas.estimate import summarize_layers
 from server.dashboard.schemas import (
     AttemptView,
     ChartPoint,
@@ -129,15 +130,19 @@ def layers(spec: dict[str, Any]) -> list[LayerView]:
     if not isinstance(raw, list):
         return []
     views = []
-    for layer in raw:
-        if not isinstance(layer, dict):
-            continue
+    estimates = summarize_layers(spec)
+    for index, layer in enumerate(entry for entry in raw if isinstance(entry, dict)):
         cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
         assert isinstance(cfg, dict)
         shown = ", ".join(f"{key}={_short(cfg[key])}" for key in KEY_CONFIG if key in cfg)
-        views.append(LayerView(name=str(cfg.get("name") or layer.get("name") or ""),
-                               class_name=str(layer.get("class_name", "?")), config=shown,
-                               inbound=_inbound(layer.get("inbound_nodes"))))
+        estimate = estimates[index] if index < len(estimates) else None
+        shape = estimate.output_shape if estimate else None
+        views.append(LayerView(
+            name=str(cfg.get("name") or layer.get("name") or ""),
+            class_name=str(layer.get("class_name", "?")), config=shown,
+            output_shape=_short([None, *shape]) if shape is not None else None,
+            params=estimate.params if estimate else None,
+            inbound=_inbound(layer.get("inbound_nodes"))))
     return views
 
 

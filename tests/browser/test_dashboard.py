@@ -155,6 +155,10 @@ def test_job_page_charts_one_point_per_finished_epoch(
     assert "epoch 6/6" in page.locator("#job-progress-label").inner_text()
     layers_text = page.locator("#layers").inner_text()
     assert "Dense" in layers_text and "units=16" in layers_text
+    # Keras's numbers for Input(8) -> Dense(16) -> Dense(2): 144 + 34 parameters.
+    assert "(None, 16)" in layers_text and "(None, 2)" in layers_text
+    assert "144" in layers_text and "34" in layers_text
+    assert page.locator("#total-params").inner_text() == "178"
     assert '"epochs": 6' in page.locator("#fit-args").inner_text()
     assert "adam" in page.locator("#compile-args").inner_text().lower()
     attempts = page.locator("#attempts-body tr")
