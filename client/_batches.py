@@ -76,11 +76,22 @@ def _session(model: Model) -> str:
 
 def call(model: Model, op: str, arrays: dict[str, Any], args: dict[str, Any]) -> Any:
     """Run one manual-batch call on the model's session; returns Keras's value."""
-    payload = _pack(arrays)
+    return _send(model, op, _pack(arrays), args)
+
+
+def file_call(model: Model, op: str, data: bytes = b"") -> dict[str, Any]:
+    """A session call that moves a file: `export`, `save_weights` (the answer carries
+    the file) or `load_weights` (the request does)."""
+    return _send(model, op, data, {})
+
+
+def _send(model: Model, op: str, payload: bytes, args: dict[str, Any]) -> dict[str, Any]:
+    """Send one call to the model's session, opening a new session once if the last
+    one ended (idle) before answering."""
     for attempt in (1, 2):
         job_id = _session(model)
         try:
-            answer = model._conn().request(
+            answer: dict[str, Any] = model._conn().request(
                 "POST", f"/v1/jobs/{job_id}/calls", params={"op": op}, content=payload,
                 headers={"Content-Type": "application/octet-stream",
                          "X-Horn-Args": json.dumps(args)}).json()
@@ -108,26 +119,6 @@ def close(model: Model) -> None:
     with contextlib.suppress(errors.Conflict):  # already ended: weights written then
         model._conn().request("POST", f"/v1/jobs/{state[0]}/calls", params={"op": "close"},
                               content=b"", headers={"Content-Type": "application/octet-stream"})
-
-
-def file_call(model: Model, op: str, data: bytes = b"") -> dict[str, Any]:
-    """A session call that moves a file: `export`, `save_weights` (the answer carries
-    the file) or `load_weights` (the request does)."""
-    for attempt in (1, 2):
-        job_id = _session(model)
-        try:
-            answer: dict[str, Any] = model._conn().request(
-                "POST", f"/v1/jobs/{job_id}/calls", params={"op": op}, content=data,
-                headers={"Content-Type": "application/octet-stream"}).json()
-        except errors.Conflict:
-            model.__dict__.pop("_horn_session", None)
-            if attempt == 2:
-                raise
-            continue
-        if answer["status"] == "failed":
-            raise errors.job_failed(job_id, answer.get("error"))
-        return answer
-    raise errors.HornError("unreachable")  # pragma: no cover
 
 
 def file_bytes(answer: dict[str, Any]) -> bytes:

@@ -92,6 +92,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         if compile_config:
             runtime.compile_model(model, compile_config)
     prior: dict[str, Any] = {"history": {}, "epoch": []}
+    has_weights = weights_data is not None
     if resume is not None:
         last_epoch, prior, state = resume
         runtime.restore_state(model, state, restore_optimizer=True)
@@ -102,8 +103,8 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
     elif imported is not None:  # a model imported from a `.keras` file (checked by the server)
         runtime.load_weights_file(model, blobs.read_bytes(imported))
-        weights_data = runtime.pack_state(model, include_optimizer=False)
         _save_weights(engine, sink, model, model_id, job_id, compile_id)
+        has_weights = True  # the imported weights are now the model's first version
     progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
 
     if kind is JobKind.INSPECT:
@@ -112,7 +113,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         from worker.session import serve
         from worker.tasks.run_job import describe_error
 
-        if weights_data is None:  # keep the initial weights, as one Keras process would
+        if not has_weights:  # keep the initial weights, as one Keras process would
             _save_weights(engine, sink, model, model_id, job_id, compile_id)
         calls, written = serve(
             engine, job_id, queue, model, heartbeat, args,
@@ -130,7 +131,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         status = JobStatus.CANCELLED if heartbeat.cancel_requested else JobStatus.SUCCEEDED
         return Outcome(status, result, trained)
     version: int | None = None
-    if weights_data is None:
+    if not has_weights:
         # Evaluate/predict on an untrained model: keep its initial weights, so the
         # next call sees the same model (as in one Keras process).
         version = _save_weights(engine, sink, model, model_id, job_id, compile_id)
