@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,11 +45,17 @@ def job_options(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _split_callbacks(callbacks: list[Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+def _split_callbacks(callbacks: list[Any]
+                     ) -> tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The callbacks run here, those sent to the worker, and the checkpoints."""
     from client import callbacks as cb
 
-    local, remote = [], []
+    local: list[Any] = []
+    remote: list[dict[str, Any]] = []
+    checkpoints: list[dict[str, Any]] = []
     for callback in callbacks:
+        if isinstance(callback, cb.ModelCheckpoint):
+            checkpoints.append(callback._checkpoint_args(position=len(remote)))
         if getattr(callback, "_remote", False):
             remote.append(callback._serialize())
         if isinstance(callback, cb.Callback):
@@ -57,7 +63,7 @@ def _split_callbacks(callbacks: list[Any]) -> tuple[list[Any], list[dict[str, An
         elif not getattr(callback, "_remote", False):
             raise ValueError(f"Expected callbacks to be instances of `keras.callbacks.Callback`. "
                              f"Received: {callback!r}")
-    return local, remote
+    return local, remote, checkpoints
 
 
 def _unpack_validation(validation_data: Any) -> tuple[Any, Any, Any]:
@@ -122,7 +128,19 @@ class Follower:
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            with self._stopping_on_error():
+                getattr(callback, hook)(*args)
+
+    @contextlib.contextmanager
+    def _stopping_on_error(self) -> Iterator[None]:
+        """A local callback raised: as in Keras, training ends with that exception, so
+        the job is cancelled before the exception propagates."""
+        try:
+            yield
+        except Exception:
+            with contextlib.suppress(Exception):  # the callback's error matters, not this
+                self.conn.post(f"/v1/jobs/{self.job_id}/cancel", {})
+            raise
 
     def _new_bar(self, steps: int | None) -> None:
         self.bar = Progbar(steps, verbose=self.verbose) if self.verbose else None
@@ -175,6 +193,8 @@ class Follower:
                                 float(data.get("elapsed", 0.0)), finalize=True)
             self._call("on_test_end" if type_ == "test_end" else "on_predict_end",
                        logs if type_ == "test_end" else {})
+        elif type_ == "checkpoint":
+            self._checkpoint(data)
         elif type_ == "train_end":
             self._call("on_train_end", _floats(data.get("logs")))
         elif type_ == "job_end":
@@ -189,6 +209,17 @@ class Follower:
         self._stop_sent = True
         with contextlib.suppress(errors.Conflict):  # it finished meanwhile
             self.conn.post(f"/v1/jobs/{self.job_id}/stop", {})
+
+    def _checkpoint(self, data: dict[str, Any]) -> None:
+        """A ModelCheckpoint decision of the worker: the matching local one writes it."""
+        from client import callbacks as cb
+
+        mine = [c for c in self.callbacks if isinstance(c, cb.ModelCheckpoint)]
+        index = int(data.get("index", 0))
+        if index < len(mine):
+            with self._stopping_on_error():
+                mine[index]._on_checkpoint(
+                    data, lambda blob: _data.download_array(self.conn, blob).tobytes())
 
     def _batch_end(self, data: dict[str, Any]) -> None:
         logs = _floats(data.get("logs"))
@@ -290,7 +321,7 @@ def fit(model: Model, x: Any, y: Any, sample_weight: Any, validation_data: Any,
         options: dict[str, Any]) -> Any:
     """`Model.fit` on the worker: a `History`, or a `Job` with `wait=False`."""
     verbosity(verbose)
-    local, remote = _split_callbacks(callbacks)
+    local, remote, checkpoints = _split_callbacks(callbacks)
     history = History()
     local.append(history)
     for callback in local:
@@ -305,15 +336,17 @@ def fit(model: Model, x: Any, y: Any, sample_weight: Any, validation_data: Any,
         model.history = done
         return done
 
-    return _run(model, "fit", {**args, "callbacks": remote}, prepared, options, verbose,
-                local, finish)
+    fit_args = {**args, "callbacks": remote}
+    if checkpoints:
+        fit_args["checkpoints"] = checkpoints
+    return _run(model, "fit", fit_args, prepared, options, verbose, local, finish)
 
 
 def evaluate(model: Model, x: Any, y: Any, sample_weight: Any, args: dict[str, Any],
              verbose: Any, callbacks: list[Any], return_dict: bool,
              options: dict[str, Any]) -> Any:
     """`Model.evaluate` on the worker."""
-    local, _ = _split_callbacks(callbacks)
+    local, _, _ = _split_callbacks(callbacks)
     for callback in local:
         callback.set_model(model)
     prepared = {"": _prepare({"x": x, "y": y, "sample_weight": sample_weight})}
@@ -324,7 +357,7 @@ def evaluate(model: Model, x: Any, y: Any, sample_weight: Any, args: dict[str, A
 def predict(model: Model, x: Any, args: dict[str, Any], verbose: Any,
             callbacks: list[Any], options: dict[str, Any]) -> Any:
     """`Model.predict` on the worker."""
-    local, _ = _split_callbacks(callbacks)
+    local, _, _ = _split_callbacks(callbacks)
     for callback in local:
         callback.set_model(model)
     prepared = {"": _prepare({"x": x})}

@@ -10,10 +10,11 @@ Two kinds, as the design asks:
   subclass `Callback` and have ``_remote = True``: they are sent by ``_serialize()``
   and run on the worker.
 
-``LambdaCallback`` runs locally. Callbacks that write files, call URLs or take Python
-functions for the worker (``ModelCheckpoint``, ``TensorBoard``, ``CSVLogger``,
-``BackupAndRestore``, ``RemoteMonitor``, ``LearningRateScheduler``) refuse construction
-with the reason and what to do instead.
+``LambdaCallback`` and ``CSVLogger`` run locally. ``ModelCheckpoint`` runs on both
+sides: the worker decides when to save, as Keras does, and the file is written to your
+path by your process. Callbacks that write files on the worker, call URLs or take Python
+functions (``TensorBoard``, ``BackupAndRestore``, ``RemoteMonitor``,
+``LearningRateScheduler``) refuse construction with the reason and what to do instead.
 
 Example:
     >>> from client import callbacks
@@ -201,6 +202,120 @@ class CSVLogger(Callback):
         if self._file is not None and not self._file.closed:
             self._file.close()
         self._writer = None
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model or its weights as training goes, as `keras.callbacks.ModelCheckpoint`.
+
+    The worker decides when to save with Keras's own logic (``save_best_only`` against
+    ``monitor`` in ``mode``, every epoch or every ``save_freq`` batches) and the saved
+    file is written to ``filepath`` on this machine, formatted with ``epoch`` (1-based)
+    and the epoch's logs as Keras formats it (``"model-{epoch:02d}-{val_loss:.2f}.keras"``),
+    before your other callbacks see that epoch's end.
+
+    Args:
+        filepath: Where to write; ends in ``.keras`` (``.weights.h5`` with
+            ``save_weights_only=True``).
+        monitor: The metric compared by ``save_best_only``.
+        verbose: 1 prints Keras's messages when a file is saved (or not).
+        save_best_only: Save only when ``monitor`` improved.
+        save_weights_only: Write ``model.save_weights`` files instead of ``.keras`` ones.
+        mode: ``"auto"``, ``"min"`` or ``"max"``.
+        save_freq: ``"epoch"`` or a number of batches.
+        initial_value_threshold: The value ``monitor`` must beat for the first save.
+    """
+
+    _remote = False  # travels as a checkpoint, not as a plain remote callback
+
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
+                 verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto",
+                 save_freq: str | int = "epoch",
+                 initial_value_threshold: float | None = None) -> None:
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        if mode not in ("auto", "min", "max"):
+            import warnings
+
+            warnings.warn(f"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.",
+                          stacklevel=2)
+            mode = "auto"
+        self.mode = mode
+        if save_freq != "epoch" and (not isinstance(save_freq, int)
+                                     or isinstance(save_freq, bool)):
+            raise ValueError(f"Unrecognized save_freq: {save_freq}. "
+                             "Expected save_freq are 'epoch' or integer values")
+        if save_weights_only:
+            if not self.filepath.endswith(".weights.h5"):
+                raise ValueError(
+                    "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                    "provided must end in `.weights.h5` (Keras weights format). Received: "
+                    f"filepath={self.filepath}")
+        elif not self.filepath.endswith((".keras", ".h5")):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model "
+                             f"format). Received: filepath={self.filepath}")
+        self.best: float | None = initial_value_threshold
+
+    def _checkpoint_args(self, position: int) -> dict[str, Any]:
+        """What the worker needs (never the path): see `schemas.api.CheckpointArgs`."""
+        fmt = "weights.h5" if self.save_weights_only else \
+            ("keras" if self.filepath.endswith(".keras") else "h5")
+        return {"position": position, "format": fmt, "monitor": self.monitor,
+                "mode": self.mode, "save_best_only": self.save_best_only,
+                "save_weights_only": self.save_weights_only, "save_freq": self.save_freq,
+                "initial_value_threshold": self.initial_value_threshold}
+
+    def _file_path(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> str:
+        """``filepath`` formatted as Keras formats it."""
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
+                           f"Reason: {e}") from None
+
+    def _on_checkpoint(self, data: dict[str, Any], fetch: Callable[[str], bytes]) -> None:
+        """A decision of the worker: print Keras's messages and write the saved file."""
+        logs = {k: float(v) for k, v in (data.get("logs") or {}).items()}
+        epoch = int(data["epoch"])
+        batch = data.get("batch")
+        path = self._file_path(epoch, None if batch is None else int(batch), logs)
+        if self.save_best_only and data.get("missing_monitor"):
+            import warnings
+
+            warnings.warn(f"Can save best model only with {self.monitor} available.",
+                          stacklevel=2)
+        elif self.save_best_only and self.verbose > 0:
+            before = data.get("best_before")
+            best_str = "None" if before is None else f"{float(before):.5f}"
+            if data.get("saved"):
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
+                      f"{float(data['current']):.5f}, saving model to {path}", flush=True)
+            else:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}",
+                      flush=True)
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}", flush=True)
+        if not data.get("saved") or not data.get("blob"):
+            return
+        if self.save_best_only and data.get("current") is not None:
+            self.best = float(data["current"])
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        partial = f"{path}.horn-partial"
+        with open(partial, "wb") as handle:
+            handle.write(fetch(str(data["blob"])))
+        os.replace(partial, path)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}", flush=True)
 
 
 __all__ = install_namespace("callbacks", globals(), extra=["Callback"], extra_bases=(Callback,))

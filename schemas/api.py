@@ -150,6 +150,33 @@ class _Seeded(_Strict):
                              "seeds Python, NumPy and the backend before building the model")
 
 
+class CheckpointArgs(_Strict):
+    """A `keras.callbacks.ModelCheckpoint` of the client, run on the worker.
+
+    The worker decides when to save exactly as Keras does and writes the file into its
+    own temporary directory; the client writes each saved file to the user's path. The
+    path itself never travels: only its file format does.
+    """
+
+    position: int = Field(default=0, ge=0, le=64,
+                          description="Index among the remote callbacks (Keras calls "
+                          "callbacks in the order given)")
+    format: Literal["keras", "h5", "weights.h5"] = "keras"
+    monitor: str = Field(default="val_loss", min_length=1, max_length=200)
+    mode: Literal["auto", "min", "max"] = "auto"
+    save_best_only: bool = False
+    save_weights_only: bool = False
+    save_freq: Literal["epoch"] | int = Field(default="epoch")
+    initial_value_threshold: float | None = None
+
+    @field_validator("save_freq")
+    @classmethod
+    def _positive_freq(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("save_freq must be 'epoch' or a positive number of batches")
+        return value
+
+
 class FitArgs(_Seeded):
     """`Model.fit` arguments that travel to the worker, with Keras's defaults."""
 
@@ -164,6 +191,7 @@ class FitArgs(_Seeded):
     validation_freq: int = Field(default=1, ge=1)
     class_weight: dict[str, float] | None = None
     callbacks: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
+    checkpoints: list[CheckpointArgs] = Field(default_factory=list, max_length=8)
 
 
 class EvaluateArgs(_Seeded):
@@ -303,6 +331,7 @@ EventType = Literal[
     "predict_begin",
     "predict_end",
     "train_end",
+    "checkpoint",
     "cancel_requested",
     "job_end",
 ]

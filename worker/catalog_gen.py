@@ -81,9 +81,10 @@ FORBIDDEN: dict[str, dict[str, str]] = {
     },
     "callbacks": {
         "LambdaCallback": _CALLBACK_LOCAL.format(what=_ARBITRARY_CODE),
-        "ModelCheckpoint": _CALLBACK_LOCAL.format(
-            what="it writes files to a path on the worker's machine (horn stores a new "
-            "weights version after every fit; `model.get_weights()` downloads it)"
+        "ModelCheckpoint": (
+            "as a serialized Keras object it would write files to a path on the worker's "
+            "machine. Pass `client.callbacks.ModelCheckpoint(filepath, ...)` to `fit()`: "
+            "the worker decides when to save and your process writes the files to `filepath`"
         ),
         "BackupAndRestore": _CALLBACK_LOCAL.format(
             what="it writes files to a path on the worker's machine"

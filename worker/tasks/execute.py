@@ -15,7 +15,7 @@ from server.store import jobs as job_store
 from server.store import models as model_store
 from server.store.blobs import BlobStore, make_blob_store, record_blob
 from server.store.db import transaction
-from worker import runtime
+from worker import checkpoints, runtime
 from worker.events import EventSink, LeaseLost, clean_logs, retry_db
 from worker.heartbeat import Heartbeat
 from worker.metrics import epoch_timer
@@ -122,7 +122,8 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         _check_lease(heartbeat)
         return Outcome(JobStatus.SUCCEEDED, {"calls": calls}, written)
     if kind is JobKind.FIT:
-        result = _fit(model, args, arrays, progress)
+        result = _fit(model, args, arrays, progress,
+                      lambda data: _store_output(blobs, engine, owner, data))
         _check_lease(heartbeat)
         if heartbeat.timed_out and not heartbeat.cancel_requested:
             return Outcome(JobStatus.FAILED, result, error=_timeout_error(time_limit))
@@ -167,8 +168,27 @@ def _save_weights(engine: Engine, sink: EventSink, model: Any, model_id: str, jo
     return retry_db(save, seconds=sink.lease.total_seconds())
 
 
+def _store_output(blobs: BlobStore, engine: Engine, owner: str, data: bytes) -> str:
+    """Store `.npy` bytes the job produced as a blob its owner may download."""
+    blob_id, header = blobs.write_bytes(data)
+    with transaction(engine) as session:
+        record_blob(session, blob_id, owner, len(data), header)
+    return blob_id
+
+
+def _fit_callbacks(args: dict[str, Any], progress: ProgressCallback,
+                   store_file: checkpoints.StoreFile) -> list[Any]:
+    """The remote callbacks in the user's order (checkpoints at their positions), then
+    horn's own."""
+    remote = runtime.build_callbacks(args.get("callbacks") or [])
+    for position, checkpoint in checkpoints.build(args.get("checkpoints") or [],
+                                                  progress.sink, store_file):
+        remote.insert(position, checkpoint)
+    return [*remote, epoch_timer(), progress]
+
+
 def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
-         progress: ProgressCallback) -> dict[str, Any]:
+         progress: ProgressCallback, store_file: checkpoints.StoreFile) -> dict[str, Any]:
     validation_data = None
     if arrays.get("validation_x") is not None:
         parts = [arrays["validation_x"], arrays.get("validation_y")]
@@ -176,11 +196,24 @@ def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
             parts.append(arrays["validation_sample_weight"])
         validation_data = tuple(parts)
     class_weight = args.get("class_weight")
+    callbacks = _fit_callbacks(args, progress, store_file)
+    try:
+        _keras_fit(model, args, arrays, validation_data, class_weight, callbacks)
+    finally:
+        for callback in callbacks:
+            if isinstance(callback, checkpoints.RemoteModelCheckpoint):
+                callback.on_train_end()  # removes its directory, also after an error
+    # The history of every attempt (a resumed job continues the earlier ones').
+    return {**progress.history_so_far(), "params": progress.params_sent}
+
+
+def _keras_fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
+               validation_data: Any, class_weight: dict[str, float] | None,
+               callbacks: list[Any]) -> None:
     model.fit(
         arrays["x"], arrays.get("y"),
         batch_size=args.get("batch_size"), epochs=args.get("epochs", 1), verbose=0,
-        callbacks=[*runtime.build_callbacks(args.get("callbacks") or []), epoch_timer(),
-                   progress],
+        callbacks=callbacks,
         validation_split=args.get("validation_split", 0.0),
         validation_data=validation_data, shuffle=args.get("shuffle", True),
         class_weight={int(k): v for k, v in class_weight.items()} if class_weight else None,
@@ -191,8 +224,6 @@ def _fit(model: Any, args: dict[str, Any], arrays: dict[str, Any],
         validation_batch_size=args.get("validation_batch_size"),
         validation_freq=args.get("validation_freq", 1),
     )
-    # The history of every attempt (a resumed job continues the earlier ones').
-    return {**progress.history_so_far(), "params": progress.params_sent}
 
 
 def _evaluate(model: Any, args: dict[str, Any], arrays: dict[str, Any],
@@ -216,10 +247,6 @@ def _predict(model: Any, args: dict[str, Any], arrays: dict[str, Any],
             return {k: store(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [store(v) for v in value]
-        data = to_npy_bytes(np.asarray(value))
-        blob_id, header = blobs.write_bytes(data)
-        with transaction(engine) as session:
-            record_blob(session, blob_id, owner, len(data), header)
-        return blob_id
+        return _store_output(blobs, engine, owner, to_npy_bytes(np.asarray(value)))
 
     return {"outputs": store(outputs)}
