@@ -17,11 +17,13 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
+from server.relay import WorkerRelay, uses_redis
 from server.store import sessions as store
 from server.store.db import transaction
 from worker import runtime
@@ -105,10 +107,88 @@ def run_call(model: Any, op: str, args: dict[str, Any], arrays: dict[str, Any]
 YIELD_AFTER = 1.0
 """Seconds without a call after which a session gives its worker to waiting jobs."""
 
+SESSION_ENDED = "The session ended before answering this call; the SDK opens a new one."
+
+
+@dataclass
+class Call:
+    """One call to answer, from Redis (`token`) or from the database (`call_id`)."""
+
+    op: str
+    args: dict[str, Any]
+    payload: bytes | None
+    token: str | None = None
+    call_id: int | None = None
+
+
+class CallSource:
+    """Where a session's calls come from and its answers go: the Redis relay where the
+    broker is Redis (blocking pops, no polling), and the database table in any case
+    (large batches, and the embedded mode)."""
+
+    DB_LOOK_EVERY = 1.0
+    """Seconds between two looks at the database while Redis brings the calls."""
+
+    def __init__(self, engine: Engine, job_id: str, relay: WorkerRelay | None) -> None:
+        self.engine = engine
+        self.job_id = job_id
+        self.relay = relay
+        self._last_db_look = 0.0
+
+    def next(self, active: bool) -> Call | None:
+        """The next call, waiting briefly (longer when the session has been idle)."""
+        if self.relay is not None:
+            got = self.relay.pop(timeout=0.25 if active else 0.5)
+            if got is not None and "db_call" not in got[0]:
+                header, payload = got
+                return Call(str(header["op"]), dict(header.get("args") or {}), payload,
+                            token=str(header["token"]))
+            if got is None and time.monotonic() - self._last_db_look < self.DB_LOOK_EVERY:
+                return None
+        call = self._from_db()
+        if call is None and self.relay is None:
+            time.sleep(0.002 if active else 0.02)
+        return call
+
+    def _from_db(self) -> Call | None:
+        self._last_db_look = time.monotonic()
+        with transaction(self.engine) as session:
+            row = store.next_call(session, self.job_id)
+            if row is None:
+                return None
+            return Call(row.op, dict(row.args or {}), row.payload, call_id=int(row.id))
+
+    def answer(self, call: Call, status: str, result: dict[str, Any] | None,
+               output: bytes | None) -> None:
+        """Send a call's answer back the way it came."""
+        if call.token is not None and self.relay is not None:
+            self.relay.answer(call.token, {"status": status, **(result or {})}, output or b"")
+            return
+        assert call.call_id is not None
+        with transaction(self.engine) as session:
+            store.answer(session, call.call_id, status, result, output)
+
+    def fail_pending(self) -> None:
+        """Answer every call still queued: the session is ending."""
+        error = {"error": {"type": "RuntimeError", "bases": ["RuntimeError"],
+                           "message": SESSION_ENDED}}
+        if self.relay is not None:
+            for header, _ in self.relay.drain():
+                if "token" in header:
+                    self.relay.answer(str(header["token"]), {"status": store.FAILED, **error})
+        with transaction(self.engine) as session:
+            store.fail_pending(session, self.job_id, SESSION_ENDED)
+
+    def close(self) -> None:
+        """Release the Redis connection."""
+        if self.relay is not None:
+            self.relay.close()
+
 
 def serve(engine: Engine, job_id: str, queue: str, model: Any, heartbeat: Heartbeat,
           args: dict[str, Any], save_weights: Callable[[], int],
-          describe_error: Callable[[BaseException], dict]) -> tuple[int, int | None]:
+          describe_error: Callable[[BaseException], dict],
+          broker_url: str = "") -> tuple[int, int | None]:
     """Answer the session's calls until it is closed, idle (`idle_timeout`, or 1 s when
     other jobs wait for this worker) or cancelled.
 
@@ -120,12 +200,11 @@ def serve(engine: Engine, job_id: str, queue: str, model: Any, heartbeat: Heartb
     answered, version = 0, None
     dirty_since: float | None = None
     last_call = last_look = time.monotonic()
+    source = CallSource(engine, job_id,
+                        WorkerRelay(broker_url, job_id) if uses_redis(broker_url) else None)
     try:
         while not heartbeat.should_stop:
-            with transaction(engine) as session:
-                call = store.next_call(session, job_id)
-                if call is not None:
-                    call_id, op, call_args, payload = call.id, call.op, call.args, call.payload
+            call = source.next(active=time.monotonic() - last_call < 1.0)
             now = time.monotonic()
             if call is None:
                 if dirty_since is not None and now - dirty_since >= flush_interval:
@@ -137,37 +216,31 @@ def serve(engine: Engine, job_id: str, queue: str, model: Any, heartbeat: Heartb
                     with transaction(engine) as session:
                         if store.others_waiting(session, queue, job_id):
                             break
-                time.sleep(0.0005 if now - last_call < 1.0 else 0.02)
                 continue
             last_call = now
-            if op == "close":
+            if call.op == "close":
                 if dirty_since is not None:
                     version, dirty_since = save_weights(), None
-                _answer(engine, call_id, store.DONE, {"weights_version": version}, None)
+                source.answer(call, store.DONE, {"weights_version": version}, None)
                 answered += 1
                 break
             try:
-                if op == "load_weights":
-                    result, output = load_weights(model, payload or b""), None
+                if call.op == "load_weights":
+                    result, output = load_weights(model, call.payload or b""), None
                 else:
-                    result, output = run_call(model, op, call_args, unpack(payload))
+                    result, output = run_call(model, call.op, call.args, unpack(call.payload))
             except Exception as exc:
-                _answer(engine, call_id, store.FAILED, {"error": describe_error(exc)}, None)
+                source.answer(call, store.FAILED, {"error": describe_error(exc)}, None)
             else:
-                _answer(engine, call_id, store.DONE, result, output)
-                if op in ("train", "load_weights") and dirty_since is None:
+                source.answer(call, store.DONE, result, output)
+                if call.op in ("train", "load_weights") and dirty_since is None:
                     dirty_since = time.monotonic()
             answered += 1
     finally:
-        if dirty_since is not None and not heartbeat.lost:
-            version = save_weights()
-        with transaction(engine) as session:
-            store.fail_pending(session, job_id, "The session ended before answering this "
-                               "call; the SDK opens a new one.")
+        try:
+            if dirty_since is not None and not heartbeat.lost:
+                version = save_weights()
+        finally:
+            source.fail_pending()
+            source.close()
     return answered, version
-
-
-def _answer(engine: Engine, call_id: int, status: str, result: dict[str, Any] | None,
-            output: bytes | None) -> None:
-    with transaction(engine) as session:
-        store.answer(session, call_id, status, result, output)

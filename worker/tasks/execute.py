@@ -118,7 +118,7 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         calls, written = serve(
             engine, job_id, queue, model, heartbeat, args,
             lambda: _save_weights(engine, sink, model, model_id, job_id, compile_id),
-            describe_error)
+            describe_error, settings.resolved_broker_url())
         _check_lease(heartbeat)
         return Outcome(JobStatus.SUCCEEDED, {"calls": calls}, written)
     if kind is JobKind.FIT:

@@ -12,17 +12,21 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy.orm import Session
 
 from schemas.api import JobKind, JobStatus, SessionCallResult
+from server import relay
 from server.api.deps import CurrentUser, SessionDep, SettingsDep
 from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
 from server.store import jobs as job_store
 from server.store import sessions as store
 from server.store.db import session_factory
+
+SESSION_ENDED = "The session ended before answering this call; the SDK opens a new one."
 
 router = APIRouter(prefix="/jobs", tags=["sessions"])
 
@@ -44,12 +48,7 @@ async def call(job_id: str, request: Request, session: SessionDep, settings: Set
                x_horn_args: Annotated[str | None, Header(max_length=10_000)] = None
                ) -> SessionCallResult:
     """Run one manual-batch call on the session's model and return its answer."""
-    job = job_store.get_job(session, job_id, user.name)
-    if job is None or job.kind != JobKind.SESSION.value:
-        raise NotFound(f"No session job with id {job_id!r}.")
-    if JobStatus(job.status).is_terminal:
-        raise Conflict(f"Session {job_id} has ended ({job.status}); open a new one.",
-                       {"status": job.status})
+    _check_session(request, session, job_id, user.name)
     try:
         args = json.loads(x_horn_args) if x_horn_args else {}
     except json.JSONDecodeError as exc:
@@ -70,9 +69,92 @@ async def call(job_id: str, request: Request, session: SessionDep, settings: Set
         await _check_weights_file(bytes(body), settings.max_upload_bytes)
     elif body:
         raise InvalidArgument(f"`{op}` takes no request body.")
+    redis = relay_client(request)
+    if redis is not None and len(body) <= relay.RELAY_MAX_BYTES:
+        session.close()  # the wait may be long; hold no database connection meanwhile
+        return await _relay_call(request, redis, job_id, op, args, bytes(body))
     call_id = store.add_call(session, job_id, op, args, bytes(body) or None)
     session.commit()
+    if redis is not None:  # wake the worker: this call waits in the database
+        await redis.rpush(relay.calls_key(job_id), relay.pack({"db_call": call_id}))
     return await _wait(request, call_id)
+
+
+RECHECK_AFTER = 0.5
+"""Seconds for which a session seen live (and the caller's) is not looked up again: a
+session ends only after a second without calls, so a loop of calls skips the lookup."""
+
+
+def _check_session(request: Request, session: Session, job_id: str, user: str) -> None:
+    """The session exists, is the caller's and has not ended.
+
+    Raises:
+        NotFound: no such session job of the caller's.
+        Conflict: it has ended; the SDK opens a new one.
+    """
+    seen: dict[tuple[str, str], float] | None = getattr(request.app.state, "live_sessions",
+                                                        None)
+    if seen is None:
+        seen = request.app.state.live_sessions = {}
+    now = time.monotonic()
+    if now - seen.get((job_id, user), -RECHECK_AFTER) < RECHECK_AFTER:
+        return
+    job = job_store.get_job(session, job_id, user)
+    if job is None or job.kind != JobKind.SESSION.value:
+        raise NotFound(f"No session job with id {job_id!r}.")
+    if JobStatus(job.status).is_terminal:
+        seen.pop((job_id, user), None)
+        raise Conflict(f"Session {job_id} has ended ({job.status}); open a new one.",
+                       {"status": job.status})
+    if len(seen) > 10_000:
+        seen.clear()
+    seen[(job_id, user)] = now
+
+
+def relay_client(request: Request) -> Any:
+    """The app's Redis client for the call relay, or None without a Redis broker."""
+    state = request.app.state
+    if not hasattr(state, "relay_redis"):
+        url = state.settings.resolved_broker_url()
+        if relay.uses_redis(url):
+            import redis.asyncio
+
+            state.relay_redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=10)
+        else:
+            state.relay_redis = None
+    return state.relay_redis
+
+
+async def _relay_call(request: Request, redis: Any, job_id: str, op: str,
+                      args: dict[str, Any], body: bytes) -> SessionCallResult:
+    """Send a call through Redis and wait for its answer (see `server.relay`)."""
+    token, frame = relay.new_call(op, args, body)
+    key = relay.calls_key(job_id)
+    await redis.rpush(key, frame)
+    started = time.monotonic()
+    while True:
+        got = await redis.blpop([relay.reply_key(token)], timeout=1)
+        if got is not None:
+            header, output = relay.unpack(got[1])
+            answer = SessionCallResult.model_validate(header)
+            if output:
+                answer.npz = base64.b64encode(output).decode()
+            return answer
+        timed_out = time.monotonic() - started > CALL_TIMEOUT
+        ended = timed_out or await anyio.to_thread.run_sync(_session_ended, request, job_id)
+        # Withdraw the call unless the worker already took it (then it answers).
+        if ended and await redis.lrem(key, 1, frame):
+            if timed_out:
+                raise GatewayTimeout(f"The session's worker did not answer in "
+                                     f"{CALL_TIMEOUT:.0f} s.")
+            return SessionCallResult.model_validate({"status": store.FAILED, "error": {
+                "type": "RuntimeError", "bases": ["RuntimeError"], "message": SESSION_ENDED}})
+
+
+def _session_ended(request: Request, job_id: str) -> bool:
+    with session_factory(request.app.state.engine)() as s:
+        job = job_store.get_job(s, job_id)
+        return job is None or JobStatus(job.status).is_terminal
 
 
 async def _check_weights_file(data: bytes, max_bytes: int) -> None:

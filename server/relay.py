@@ -1,0 +1,110 @@
+"""A fast path for manual-batch calls through Redis, where Redis is the broker.
+
+A `train_on_batch` loop is a remote procedure call per batch: it must cost a few
+milliseconds, not the tens that writing and polling database rows costs. Where the
+broker is Redis, the server pushes each call (its op, arguments and batch) onto the
+session's list and waits on a reply list of its own; the worker holding the model pops
+calls as they come (a blocking pop, no polling) and pushes each answer back. Nothing of a
+call touches the database: the durable state of a session is its weights, written back
+at the documented points.
+
+Without Redis (the embedded mode's file-system broker), or for a batch too large to
+pass through Redis, calls go through the `session_calls` table as before.
+
+A frame is a 4-byte big-endian header length, a JSON header, then raw bytes (the batch,
+or the answer's file or outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+from typing import Any, cast
+
+RELAY_MAX_BYTES = 32 * 1024 * 1024
+"""Largest batch sent through Redis; larger ones go through the database."""
+
+REPLY_TTL = 300
+"""Seconds an unread answer stays in Redis."""
+
+
+def calls_key(job_id: str) -> str:
+    """The Redis list of a session's pending calls."""
+    return f"horn:session:{job_id}:calls"
+
+
+def reply_key(token: str) -> str:
+    """The Redis list one call's answer is pushed to."""
+    return f"horn:session:reply:{token}"
+
+
+def pack(header: dict[str, Any], payload: bytes = b"") -> bytes:
+    """A frame: header length, JSON header, payload."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack(">I", len(head)) + head + payload
+
+
+def unpack(frame: bytes) -> tuple[dict[str, Any], bytes]:
+    """The header and payload of a frame.
+
+    Raises:
+        ValueError: the bytes are not a frame.
+    """
+    if len(frame) < 4:
+        raise ValueError("truncated relay frame")
+    (size,) = struct.unpack(">I", frame[:4])
+    if len(frame) < 4 + size:
+        raise ValueError("truncated relay frame header")
+    header = json.loads(frame[4:4 + size])
+    if not isinstance(header, dict):
+        raise ValueError("relay frame header is not a JSON object")
+    return header, frame[4 + size:]
+
+
+def uses_redis(broker_url: str) -> bool:
+    """Whether calls can go through the broker's Redis."""
+    return broker_url.startswith(("redis://", "rediss://"))
+
+
+def new_call(op: str, args: dict[str, Any], payload: bytes) -> tuple[str, bytes]:
+    """A call's reply token and its frame."""
+    token = uuid.uuid4().hex
+    return token, pack({"token": token, "op": op, "args": args}, payload)
+
+
+class WorkerRelay:
+    """The worker's side: pop a session's calls, push answers (synchronous Redis)."""
+
+    def __init__(self, url: str, job_id: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
+                                           health_check_interval=30)
+        self.key = calls_key(job_id)
+
+    def pop(self, timeout: float) -> tuple[dict[str, Any], bytes] | None:
+        """The next call, waiting up to `timeout` seconds (None when there is none)."""
+        got = self.client.blpop([self.key], timeout=timeout)
+        if got is None:
+            return None
+        return unpack(cast(bytes, got[1]))
+
+    def answer(self, token: str, header: dict[str, Any], payload: bytes = b"") -> None:
+        """Push one call's answer where its caller waits."""
+        key = reply_key(token)
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, pack(header, payload))
+            pipe.expire(key, REPLY_TTL)
+            pipe.execute()
+
+    def drain(self) -> list[tuple[dict[str, Any], bytes]]:
+        """Take every call still queued (the session is ending)."""
+        calls = []
+        while (frame := self.client.lpop(self.key)) is not None:
+            calls.append(unpack(cast(bytes, frame)))
+        return calls
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.client.close()
