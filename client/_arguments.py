@@ -59,7 +59,8 @@ def bind_arguments(
     for key, value in kwargs.items():
         if key not in params:
             hint = suggest(key, list(params))
-            message = f"Unknown argument `{key}` for {name}."
+            message = (f"Unrecognized keyword arguments passed to {name}: "
+                       f"{ {key: value} }.")
             if hint:
                 message += f" Did you mean `{hint}`?"
             else:

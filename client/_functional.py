@@ -15,6 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from client._input_checks import (
+    ELEMENTWISE_MERGE,
+    check_concatenate,
+    check_input_spec,
+    merge_shape,
+)
 from client._tensors import KerasTensor
 
 Shape = tuple[int | None, ...]
@@ -27,7 +33,7 @@ _SAME_SHAPE = {
     "Identity", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "RandomContrast", "RandomBrightness", "TimeDistributed",
 }
-_ELEMENTWISE_MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
+_ELEMENTWISE_MERGE = ELEMENTWISE_MERGE
 _RNN = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1, "ConvLSTM1D": 2, "ConvLSTM2D": 2,
         "ConvLSTM3D": 2}
 
@@ -72,8 +78,16 @@ def _get(layer: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-def infer_shapes(layer: Any, inputs: list[KerasTensor]) -> list[Shape]:
-    """Best-effort output shapes of one call (see the module docstring)."""
+def infer_shapes(layer: Any, inputs: list[KerasTensor], is_list: bool = True
+                 ) -> list[Shape]:
+    """Best-effort output shapes of one call (see the module docstring), checked as
+    Keras checks them (`client._input_checks`).
+
+    Args:
+        layer: The layer called.
+        inputs: The symbolic tensors it was called on, flattened.
+        is_list: Whether its first argument was a list (merge layers need one).
+    """
     kind = _class_name(layer)
     first: Shape = inputs[0].shape if inputs else (None,)
     if kind == "Sequential":  # a nested model: fold its layers
@@ -84,12 +98,15 @@ def infer_shapes(layer: Any, inputs: list[KerasTensor]) -> list[Shape]:
         return shapes[:1]
     if kind in ("Functional", "Model"):
         return [t.shape for t in layer.outputs]
-    if kind in _SAME_SHAPE or kind in _ELEMENTWISE_MERGE:
+    if kind in _ELEMENTWISE_MERGE:
+        return [merge_shape(kind, [t.shape for t in inputs], is_list)]
+    if kind in _SAME_SHAPE:
         return [first]
     if kind == "Dense":
         return [(*first[:-1], int(layer.units))]
     if kind == "Concatenate":
         axis = int(_get(layer, "axis", -1))
+        check_concatenate([t.shape for t in inputs], axis, is_list)
         dims = [t.shape[axis] for t in inputs]
         total = None if any(d is None for d in dims) else sum(d for d in dims if d)
         shape = list(first)
@@ -147,7 +164,14 @@ def call_layer(layer: Any, *args: Any, **kwargs: Any) -> Any:
     nodes = nodes_of(layer)
     node = Node(args=args, kwargs=kwargs)
     node_index = len(nodes)
-    shapes = infer_shapes(layer, [t for t in flatten(args) if isinstance(t, KerasTensor)])
+    first_arg = args[0] if args else kwargs.get("inputs")
+    first = [t for t in flatten(first_arg) if isinstance(t, KerasTensor)]
+    others_in_call = [t for t in flatten((args[1:], kwargs)) if isinstance(t, KerasTensor)
+                      and not any(t is f for f in first)]
+    if first:
+        check_input_spec(_class_name(layer), str(layer.name), first)
+    shapes = infer_shapes(layer, first + others_in_call,
+                          is_list=isinstance(first_arg, (list, tuple, dict)))
     dtype = tensors[0].dtype
     for i, shape in enumerate(shapes):
         node.outputs.append(KerasTensor(shape, dtype, f"{layer.name}_{node_index}_{i}", layer,

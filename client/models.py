@@ -107,6 +107,12 @@ class Model:
                 "horn builds models with `keras.Model(inputs, outputs)` (the functional API) "
                 "or `keras.Sequential`. Subclassing `keras.Model` with a custom `call` would "
                 "run your Python code on the worker, which horn never does.")
+        for what, given in (("inputs", inputs), ("outputs", outputs)):
+            for value in _functional.flatten(given):
+                if not isinstance(value, KerasTensor):
+                    raise ValueError(f"All `{what}` values must be KerasTensors. Received: "
+                                     f"{what}={given} including invalid value {value} of "
+                                     f"type {type(value)}")
         self._inputs, self._outputs = inputs, outputs
         _functional.functional_config(self.name, self.trainable, inputs, outputs)  # checks
 
@@ -388,13 +394,16 @@ class Model:
     def get_weights(self) -> list[np.ndarray]:
         """The model's weights as NumPy arrays, in Keras's order."""
         _batches.close(self)
-        if self._remote_id is None:
-            raise ValueError(
-                f"Model {self.name!r} has no weights yet: its weights are created on the "
-                "horn worker by the first `fit`, `evaluate` or `predict`.")
         import io
 
-        data = self._conn().get_bytes(f"/v1/models/{self._remote_id}/weights")
+        try:
+            data = self._conn().get_bytes(f"/v1/models/{self._ensure_remote()}/weights")
+        except errors.NotFound:
+            # Never run yet: a worker builds the model and stores its initial weights
+            # (none for a model whose input shape is unknown, as in Keras).
+            _batches._session(self)
+            _batches.close(self)
+            data = self._conn().get_bytes(f"/v1/models/{self._ensure_remote()}/weights")
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             keys = sorted(k for k in archive.files if k.startswith("weights/"))
             return [archive[k] for k in keys]
@@ -471,10 +480,8 @@ class Model:
                                  verbose, list(callbacks or []), {"wait": wait, **job_options})
 
     def _require_compiled(self, what: str) -> None:
-        if not self.compiled:
-            raise RuntimeError(
-                f"You must call `compile()` before using `{what}()`: the model "
-                f"{self.name!r} has no optimizer or loss yet.")
+        if not self.compiled:  # Keras's words (`what` is kept for the signature's sake)
+            raise ValueError("You must call `compile()` before using the model.")
 
 
 class Sequential(Model):

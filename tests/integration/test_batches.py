@@ -52,6 +52,6 @@ def test_batch_errors_are_keras_errors(conn: keras.Connection) -> None:
     with pytest.raises(ValueError, match="cardinality"):
         model.train_on_batch(np.zeros((4, 6), "float32"), np.zeros(3, "int64"))
     uncompiled = keras.Sequential([keras.Input((6,)), layers.Dense(1)])
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model\."):
         uncompiled.train_on_batch(np.zeros((4, 6)), np.zeros(4))
     assert uncompiled.predict_on_batch(np.zeros((4, 6), "float32")).shape == (4, 1)

@@ -71,3 +71,16 @@ def test_weights_files_round_trip(conn: keras.Connection, tmp_path: Path) -> Non
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="must end in `.weights.h5`"):
         trained.save_weights(tmp_path / "w.h5")
+
+
+def test_get_weights_before_any_training(conn: keras.Connection) -> None:
+    """As in Keras: a built model has its initial weights (and predicts with them); a
+    model whose input shape is unknown has none."""
+    model = keras.Sequential([keras.Input((5,)), layers.Dense(3)])
+    kernel, bias = model.get_weights()
+    assert kernel.shape == (5, 3) and bias.shape == (3,)
+    assert np.abs(kernel).sum() > 0 and not bias.any()
+    x, _ = _data()
+    np.testing.assert_allclose(model.predict(x, verbose=0), x @ kernel + bias, rtol=1e-5,
+                               atol=1e-5)
+    assert keras.Sequential([layers.Dense(3)]).get_weights() == []

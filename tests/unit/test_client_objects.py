@@ -52,13 +52,15 @@ def _json(value: Any) -> Any:
 def test_unknown_argument_suggests() -> None:
     with pytest.raises(ValueError) as info:
         layers.Dense(unit=3)
-    assert str(info.value) == "Unknown argument `unit` for Dense. Did you mean `units`?"
+    assert str(info.value) == ("Unrecognized keyword arguments passed to Dense: {'unit': 3}. "
+                               "Did you mean `units`?")
     assert isinstance(info.value, TypeError)
     assert isinstance(info.value, _objects.UnknownArgumentError)
 
 
 def test_unknown_argument_lists_accepted_names() -> None:
-    with pytest.raises(ValueError, match="Unknown argument `zzz` for Dense.") as info:
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense: "
+                       r"\{'zzz': 1\}\.") as info:
         layers.Dense(3, zzz=1)
     assert "Did you mean" not in str(info.value)
     assert "`units`" in str(info.value) and "`activation`" in str(info.value)

@@ -52,7 +52,7 @@ def test_validation_data_shape(model: keras.Sequential) -> None:
 
 def test_fit_before_compile() -> None:
     m = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model\."):
         m.fit(np.zeros((4, 3)), np.zeros((4, 2)))
 
 
