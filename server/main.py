@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reaper.start()
         yield
         reaper.stop()
+        relay_redis = getattr(app.state, "relay_redis", None)
+        if relay_redis is not None:
+            await relay_redis[1].aclose()
         engine.dispose()
 
     app = FastAPI(

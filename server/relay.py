@@ -1,4 +1,5 @@
-"""A fast path for manual-batch calls through Redis, where Redis is the broker.
+"""Fast paths through Redis, where Redis is the broker: manual-batch calls, and a
+wake-up for event streams.
 
 A `train_on_batch` loop is a remote procedure call per batch: it must cost a few
 milliseconds, not the tens that writing and polling database rows costs. Where the
@@ -13,6 +14,10 @@ pass through Redis, calls go through the `session_calls` table as before.
 
 A frame is a 4-byte big-endian header length, a JSON header, then raw bytes (the batch,
 or the answer's file or outputs).
+
+Events stay in the database (the stream replays from it); the worker publishes a
+notice on the job's channel after each write, so a stream waiting for events wakes at
+once instead of at its next poll. A lost notice costs only latency.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ def calls_key(job_id: str) -> str:
 def reply_key(token: str) -> str:
     """The Redis list one call's answer is pushed to."""
     return f"horn:session:reply:{token}"
+
+
+def events_channel(job_id: str) -> str:
+    """The Redis channel that announces new events of a job."""
+    return f"horn:events:{job_id}"
 
 
 def pack(header: dict[str, Any], payload: bytes = b"") -> bytes:
@@ -108,3 +118,32 @@ class WorkerRelay:
     def close(self) -> None:
         """Release the connection."""
         self.client.close()
+
+
+class EventNotifier:
+    """The worker's side of the event wake-up: publish that a job has new events.
+
+    Best effort: a failure is logged once in a while and otherwise ignored (the event
+    stream polls the database as well).
+    """
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._failed_at = 0.0
+
+    def notify(self, job_id: str) -> None:
+        """Announce new events of `job_id`."""
+        import logging
+        import time
+
+        import redis
+
+        if time.monotonic() - self._failed_at < 5.0:
+            return  # Redis was unreachable just now: do not slow training down
+        try:
+            self.client.publish(events_channel(job_id), b"1")
+        except redis.RedisError as exc:
+            self._failed_at = time.monotonic()
+            logging.getLogger(__name__).warning("event notice not sent: %s", exc)

@@ -72,8 +72,11 @@ class EventSink:
     RETRY_AFTER = 2.0
     """Seconds the training thread waits before trying an unreachable database again."""
 
-    def __init__(self, engine: Engine, job_id: str, worker: str, lease_seconds: int) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str, lease_seconds: int,
+                 notify: Callable[[str], None] | None = None) -> None:
         self.engine = engine
+        self.notify = notify
+        """Called with the job id after new events are committed (wakes streams)."""
         self.job_id = job_id
         self.worker = worker
         self.lease = timedelta(seconds=lease_seconds)
@@ -157,7 +160,14 @@ class EventSink:
             if self.lost:
                 self._pending.clear()
                 raise LeaseLost(self.job_id)
-            return True
+        if writes:
+            self.announce()
+        return True
+
+    def announce(self) -> None:
+        """Tell event streams that this job has new events (see `server.relay`)."""
+        if self.notify is not None:
+            self.notify(self.job_id)
 
     def flush_until(self, seconds: float) -> bool:
         """Keep trying to flush for up to `seconds` (the database may come back)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from server import relay
 from server.core.config import Settings
 from server.core.errors import Forbidden, Unauthenticated
 from server.core.ratelimit import RateLimiter
@@ -114,6 +115,25 @@ def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]) -> U
         raise Forbidden(f"User {user.name!r} is not an administrator; this route is for "
                         "administrators only.")
     return user
+
+
+def relay_client(request: Request) -> Any:
+    """The app's Redis client (manual-batch relay, event wake-ups), or None without a
+    Redis broker. One client per event loop (a client is bound to the loop it runs on)."""
+    import asyncio
+
+    state = request.app.state
+    url = state.settings.resolved_broker_url()
+    if not relay.uses_redis(url):
+        return None
+    loop = asyncio.get_running_loop()
+    cached = getattr(state, "relay_redis", None)
+    if cached is None or cached[0] is not loop:
+        import redis.asyncio
+
+        cached = (loop, redis.asyncio.Redis.from_url(url, socket_connect_timeout=10))
+        state.relay_redis = cached
+    return cached[1]
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

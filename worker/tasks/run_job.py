@@ -5,10 +5,12 @@ Keras is imported lazily (inside the child process, which imported it once at st
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -58,7 +60,8 @@ def run_job(self: Any, job_id: str) -> None:
         job = store.get_job(session, job_id)
         assert job is not None
         kind, time_limit = JobKind(job.kind), job.time_limit
-    sink = EventSink(engine, job_id, worker, settings.lease_seconds)
+    sink = EventSink(engine, job_id, worker, settings.lease_seconds,
+                     notify=_notifier(settings.resolved_broker_url()))
     heartbeat = Heartbeat(sink, settings.heartbeat_interval,
                           renew_every=max(1.0, settings.lease_seconds / 4),
                           time_limit=time_limit)
@@ -78,6 +81,17 @@ def run_job(self: Any, job_id: str) -> None:
             log.debug("%s", traceback.format_exc())
             outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(exc))
     _record(engine, sink, job_id, worker, outcome, settings.lease_seconds)
+    from worker import runtime
+
+    runtime.collect_garbage()
+
+
+@functools.cache
+def _notifier(broker_url: str) -> Callable[[str], None] | None:
+    """Publishes event notices where the broker is Redis (one client per process)."""
+    from server.relay import EventNotifier, uses_redis
+
+    return EventNotifier(broker_url).notify if uses_redis(broker_url) else None
 
 
 def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Any,
@@ -101,5 +115,8 @@ def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Any
     try:
         if not retry_db(finish, patience):
             log.warning("job %s: no longer ours when finishing; outcome dropped", job_id)
+            return
     except (OperationalError, DBAPIError):
         log.error("job %s: database unreachable; leaving the job to the reaper", job_id)
+        return
+    sink.announce()  # `job_end` is written: wake the caller's stream

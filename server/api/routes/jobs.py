@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -29,7 +31,7 @@ from schemas.api import (
     SessionArgs,
 )
 from schemas.validate import validate_keras_config
-from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
 from server.api.strict import StrictJSONRoute
 from server.core import limits
 from server.core.errors import Conflict, InvalidArgument, NotFound
@@ -243,21 +245,77 @@ async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIt
             return [(e.id, e.type, json.dumps(e.data)) for e in
                     store.events_after(session, job_id, last)]
 
-    last, idle = after_id, 0.0
-    while True:
-        batch = await anyio.to_thread.run_sync(fetch, last)
-        for event_id, type_, data in batch:
-            last = event_id
-            yield f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n"
-            if type_ == "job_end":
+    wake = await EventWake.open(request, job_id, poll)
+    try:
+        last, idle = after_id, 0.0
+        while True:
+            batch = await anyio.to_thread.run_sync(fetch, last)
+            for event_id, type_, data in batch:
+                last = event_id
+                yield f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n"
+                if type_ == "job_end":
+                    return
+            if batch:
+                idle = 0.0
+                continue
+            if await request.is_disconnected():
                 return
-        if batch:
-            idle = 0.0
-            continue
-        if await request.is_disconnected():
-            return
-        idle += poll
-        if idle >= 15:
-            idle = 0.0
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(poll)
+            idle += await wake.wait()
+            if idle >= 15:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+    finally:
+        await wake.close()
+
+
+class EventWake:
+    """How an event stream waits for the next events: a Redis notice from the worker
+    (where Redis is the broker), or else its poll interval.
+
+    With Redis the stream still looks at the database every `RECHECK` seconds, for
+    events written without a notice (by the server, or while Redis was away).
+    """
+
+    RECHECK = 0.5
+
+    def __init__(self, pubsub: Any, poll: float) -> None:
+        self.pubsub = pubsub
+        self.poll = poll
+
+    @classmethod
+    async def open(cls, request: Request, job_id: str, poll: float) -> EventWake:
+        """Subscribe before the first read, so that no notice can be missed."""
+        from server.relay import events_channel
+
+        redis = relay_client(request)
+        if redis is None:
+            return cls(None, poll)
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(events_channel(job_id))
+        except Exception:  # noqa: BLE001 - Redis away: poll the database instead
+            await pubsub.aclose()
+            return cls(None, poll)
+        return cls(pubsub, poll)
+
+    async def wait(self) -> float:
+        """Wait for a notice (or the poll interval); returns the seconds waited."""
+        started = time.monotonic()
+        if self.pubsub is None:
+            await asyncio.sleep(self.poll)
+            return self.poll
+        try:
+            message = await self.pubsub.get_message(timeout=self.RECHECK)
+            while message is not None:  # several notices: one read of the database
+                message = await self.pubsub.get_message(timeout=0)
+        except Exception:  # noqa: BLE001 - Redis went away: poll from now on
+            await self.close()
+            self.pubsub = None
+        return time.monotonic() - started
+
+    async def close(self) -> None:
+        """Unsubscribe."""
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+            self.pubsub = None

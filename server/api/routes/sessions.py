@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from schemas.api import JobKind, JobStatus, SessionCallResult
 from server import relay
-from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
 from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
 from server.store import jobs as job_store
 from server.store import sessions as store
@@ -109,20 +109,6 @@ def _check_session(request: Request, session: Session, job_id: str, user: str) -
     if len(seen) > 10_000:
         seen.clear()
     seen[(job_id, user)] = now
-
-
-def relay_client(request: Request) -> Any:
-    """The app's Redis client for the call relay, or None without a Redis broker."""
-    state = request.app.state
-    if not hasattr(state, "relay_redis"):
-        url = state.settings.resolved_broker_url()
-        if relay.uses_redis(url):
-            import redis.asyncio
-
-            state.relay_redis = redis.asyncio.Redis.from_url(url, socket_connect_timeout=10)
-        else:
-            state.relay_redis = None
-    return state.relay_redis
 
 
 async def _relay_call(request: Request, redis: Any, job_id: str, op: str,
