@@ -106,10 +106,15 @@ def dot(inputs: Any, axes: Any = -1, normalize: bool = False, **kwargs: Any) -> 
     return _merge("Dot", inputs, axes=axes, normalize=normalize, **kwargs)
 
 
-__all__ = sorted([*__all__, "add", "average", "concatenate", "dot", "maximum", "minimum",
-                  "multiply", "subtract"])
+__all__ = sorted([*__all__, "Input", "add", "average", "concatenate", "dot", "maximum",
+                  "minimum", "multiply", "subtract"])
 
 
 def __getattr__(name: str) -> Any:
-    """Generated names are set at import; anything else is a misspelling."""
+    """`layers.Input` is `keras.Input`, as in Keras; generated names are set at import,
+    and anything else is a misspelling."""
+    if name == "Input":
+        from client.models import Input
+
+        return Input
     raise missing_attribute(__name__, "layers", name)

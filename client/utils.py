@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,11 @@ _seed: list[int | None] = [None]
 def set_random_seed(seed: int) -> None:
     """Make the following jobs reproducible, as `keras.utils.set_random_seed`.
 
-    The seed travels with every job (fit, evaluate, predict) this process submits; the
-    worker seeds Python, NumPy and the backend with it before it builds the model, so
-    two runs with the same seed give the same weights and the same `History`.
+    As in Keras, Python's `random` and NumPy's global generator are seeded here, in
+    your process (data drawn with `np.random` afterwards is reproducible). The seed also
+    travels with every job (fit, evaluate, predict) this process submits; the worker
+    seeds Python, NumPy and the backend with it before it builds the model, so two runs
+    with the same seed give the same weights and the same `History`.
 
     Args:
         seed: a non-negative integer.
@@ -56,6 +59,8 @@ def set_random_seed(seed: int) -> None:
         raise ValueError("Expected `seed` argument to be an integer between 0 and 2**32 - 1. "
                          f"Received: seed={seed!r} (of type {type(seed)})")
     _seed[0] = seed
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 def current_seed() -> int | None:

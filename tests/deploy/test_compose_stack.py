@@ -19,9 +19,9 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.conftest import ADMIN_URL, REDIS_URL
 from tests.deploy import compose
 from tests.integration import stack
-from tests.integration.conftest import ADMIN_URL, REDIS_URL
 from tests.s3server import S3Server, s3_server
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import REDIS_URL
 from tests.integration import stack
-from tests.integration.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 import client as keras
 from client import layers
-from tests.integration.conftest import Stack
+from tests.conftest import Stack
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import client as keras
+from tests.conftest import Stack
 from tests.integration import stack
-from tests.integration.conftest import Stack
 
 SCRIPT = """
 import numpy as np

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 import client as keras
 from client import layers
-from tests.integration.conftest import Stack
+from tests.conftest import Stack
 from tests.security.payloads import SPECS
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ import client as keras
 from client import layers
 from server.core.config import Settings
 from server.queue import make_sender
+from tests.conftest import Stack
 from tests.integration import stack
-from tests.integration.conftest import Stack
 
 
 def test_parent_process_does_not_import_tensorflow(horn_stack: Stack) -> None:
