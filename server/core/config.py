@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     """Seconds between two per-batch progress events (a few per second)."""
     max_jobs_per_child: int = Field(default=100, ge=1)
     """Jobs a warm worker child runs before it is replaced (bounds leaks)."""
+    model_cache: bool = True
+    """Keep the last model built in each worker child for the next job on the same
+    model (no rebuild, compile or retrace); seeded jobs always build afresh."""
     job_soft_time_limit: int = Field(default=24 * 3600, ge=1)
     job_time_limit: int = Field(default=24 * 3600 + 300, ge=1)
 

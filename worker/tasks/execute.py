@@ -16,7 +16,7 @@ from server.store import jobs as job_store
 from server.store import models as model_store
 from server.store.blobs import BlobStore, make_blob_store, record_blob
 from server.store.db import transaction
-from worker import checkpoints, runtime
+from worker import checkpoints, model_cache, runtime
 from worker.events import EventSink, LeaseLost, clean_logs, retry_db
 from worker.heartbeat import Heartbeat
 from worker.metrics import epoch_timer
@@ -82,16 +82,26 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         if resume is None:
             job_store.set_weights_version_in(session, job_id, weights_in)
 
-    runtime.reset_session()
-    if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
-        runtime.set_seed(int(args["seed"]))
+    key = (model_id, compile_id)
+    cacheable = (settings.model_cache and kind is not JobKind.INSPECT and resume is None
+                 and imported is None and args.get("seed") is None)
+    warm = model_cache.take(key) if cacheable else None
+    if warm is not None and warm.weights_version != weights_in and not (
+            compile_id is not None and compile_id == weights_compile_id):
+        warm = None  # weights without this compile's optimizer state: start afresh
     blobs = make_blob_store(settings)
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
-    with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision
-        model = runtime.build_model(spec)
-        runtime.ensure_built(model, arrays.get("x"))
-        if compile_config:
-            runtime.compile_model(model, compile_config)
+    if warm is not None:
+        model = warm.model
+    else:
+        runtime.reset_session()
+        if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
+            runtime.set_seed(int(args["seed"]))
+        with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision
+            model = runtime.build_model(spec)
+            runtime.ensure_built(model, arrays.get("x"))
+            if compile_config:
+                runtime.compile_model(model, compile_config)
     prior: dict[str, Any] = {"history": {}, "epoch": []}
     has_weights = weights_data is not None
     if resume is not None:
@@ -100,13 +110,35 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         args["initial_epoch"] = max(int(args.get("initial_epoch", 0)), last_epoch + 1)
         sink.emit("resumed", {"epoch": last_epoch + 1, "attempt": attempt})
     elif weights_data is not None:
-        same_compile = compile_id is not None and compile_id == weights_compile_id
-        runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
+        if warm is None or warm.weights_version != weights_in:
+            same_compile = compile_id is not None and compile_id == weights_compile_id
+            runtime.restore_state(model, weights_data, restore_optimizer=same_compile)
     elif imported is not None:  # a model imported from a `.keras` file (checked by the server)
         runtime.load_weights_file(model, blobs.read_bytes(imported))
         _save_weights(engine, sink, model, model_id, job_id, compile_id)
         has_weights = True  # the imported weights are now the model's first version
     progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
+    try:
+        outcome = _run_kind(engine, settings, job_id, sink, heartbeat, kind, model, args,
+                            arrays, progress, blobs, has_weights, queue, owner, time_limit,
+                            model_id, compile_id)
+    except BaseException:
+        model_cache.drop()
+        raise
+    if cacheable and outcome.status is JobStatus.SUCCEEDED:
+        model_cache.keep(key, model, outcome.weights_version or weights_in)
+    else:
+        model_cache.drop()
+    return outcome
+
+
+def _run_kind(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
+              heartbeat: Heartbeat, kind: JobKind, model: Any, args: dict[str, Any],
+              arrays: dict[str, Any], progress: ProgressCallback, blobs: BlobStore,
+              has_weights: bool, queue: str, owner: str, time_limit: int | None,
+              model_id: str, compile_id: str | None) -> Outcome:
+    """Run the job's kind on its ready model; the outcome's `weights_version` is the
+    version the model holds at the end when it stored one."""
 
     if kind is JobKind.INSPECT:
         return Outcome(JobStatus.SUCCEEDED, runtime.describe(model, args))
