@@ -77,6 +77,7 @@ class ProgressCallback(keras.callbacks.Callback):
         self._batch("train", batch, logs)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        ended = time.time()  # the worker's clock when Keras ended the epoch
         cleaned = clean_logs(logs)
         self.epochs.append(epoch)
         for key, value in cleaned.items():
@@ -84,7 +85,8 @@ class ProgressCallback(keras.callbacks.Callback):
         steps = self.params.get("steps")
         state = runtime.pack_state(self.model, include_optimizer=True)
         self.sink.epoch_end(epoch, cleaned, {"epoch": epoch, "logs": cleaned,
-                                             "elapsed": self._elapsed(), "steps": steps},
+                                             "elapsed": self._elapsed(), "steps": steps,
+                                             "time": ended},
                             step=steps,
                             checkpoint=(self.attempt, self.history_so_far(), state))
         if self.heartbeat is not None and (self.heartbeat.should_stop
