@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.horn-installed
 
-.PHONY: demo test install lint unit integration catalog constraints clean
+.PHONY: demo test install lint unit integration catalog constraints clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check client server worker schemas tests examples
+	$(PY) -m ruff check client server worker schemas tests examples bench
 	$(PY) -m mypy client server worker schemas
 
 unit: $(STAMP)
@@ -33,6 +33,12 @@ test: $(STAMP)
 	scripts/ensure-browser.sh
 	$(MAKE) lint
 	$(PY) -m pytest -q
+
+# The benchmark suite against a production stack (many minutes; not part of `make test`).
+# BENCH_ARGS: e.g. `--quick`, `--only latency,batches`, `--json figures.json`.
+bench: $(STAMP)
+	scripts/ensure-services.sh
+	$(PY) -m bench $(BENCH_ARGS)
 
 catalog: $(STAMP)
 	$(PY) -m worker.catalog_gen

@@ -1,0 +1,141 @@
+"""Plain Keras in a process of its own: the reference horn is compared with.
+
+`LocalKeras` starts `python -m bench.local_keras` once (TensorFlow on the CPU, imported
+there, never in the bench process) and sends it commands as JSON lines; the child
+times the Keras calls themselves and answers with a `RESULT {...}` line.
+
+Commands:
+- `fit`: {model, x, y (paths of `.npy` files), epochs, batch_size, repeats} ->
+  {"seconds": [...]} — wall time of each `model.fit` call, a fresh seeded model each
+  time, after one untimed warm-up fit of two steps.
+- `batches`: {model, calls, batch_size} -> {"train": [...], "predict": [...]} —
+  seconds of each `train_on_batch` and `predict_on_batch` call, after warm-up calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from tests.integration import stack as procs
+
+PREFIX = "RESULT "
+
+
+class LocalKeras:
+    """A long-lived local Keras process (started on first use)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self._proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="",
+                   TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        handle = open(self.log, "w")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen([procs.python(), "-m", "bench.local_keras"], cwd=procs.ROOT,
+                                env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=handle, text=True, bufsize=1)
+
+    def start(self) -> None:
+        """Start the child now (it imports TensorFlow while other things start)."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = self._start()
+
+    def call(self, command: str, **args: Any) -> dict[str, Any]:
+        """Run one command in the child and return its answer.
+
+        Raises:
+            RuntimeError: the child failed (its log says why).
+        """
+        self.start()
+        assert self._proc is not None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"command": command, **args}) + "\n")
+        self._proc.stdin.flush()
+        for line in self._proc.stdout:
+            if line.startswith(PREFIX):
+                answer: dict[str, Any] = json.loads(line[len(PREFIX):])
+                if "error" in answer:
+                    raise RuntimeError(f"local Keras failed: {answer['error']}")
+                return answer
+        raise RuntimeError(f"local Keras exited ({self._proc.poll()}); see {self.log}")
+
+    def close(self) -> None:
+        """Stop the child."""
+        if self._proc is not None and self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+# --- the child ------------------------------------------------------------------------
+
+def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from bench import models
+
+    x, y = np.load(args["x"]), np.load(args["y"])
+    warm = models.build(keras, args["model"], models.SEED)
+    warm.fit(x, y, epochs=1, batch_size=args["batch_size"], steps_per_epoch=2, verbose=0)
+    seconds = []
+    for _ in range(int(args["repeats"])):
+        model = models.build(keras, args["model"], models.SEED)
+        began = time.perf_counter()
+        model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
+        seconds.append(time.perf_counter() - began)
+    return {"seconds": seconds}
+
+
+def _batches(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
+    from bench import models
+
+    model = models.build(keras, args["model"])
+    x, y = models.data(args["model"], int(args["batch_size"]))
+    for _ in range(5):
+        model.train_on_batch(x, y)
+        model.predict_on_batch(x)
+    timings: dict[str, list[float]] = {"train": [], "predict": []}
+    for _ in range(int(args["calls"])):
+        began = time.perf_counter()
+        model.train_on_batch(x, y)
+        timings["train"].append(time.perf_counter() - began)
+    for _ in range(int(args["calls"])):
+        began = time.perf_counter()
+        model.predict_on_batch(x)
+        timings["predict"].append(time.perf_counter() - began)
+    return timings
+
+
+def _answer(out: IO[str], body: dict[str, Any]) -> None:
+    out.write(PREFIX + json.dumps(body) + "\n")
+    out.flush()
+
+
+def main() -> None:
+    """Serve commands from stdin until it closes."""
+    import keras
+
+    commands = {"fit": _fit, "batches": _batches}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            _answer(sys.stdout, commands[request.pop("command")](keras, request))
+        except Exception as exc:  # reported to the bench, which raises it
+            _answer(sys.stdout, {"error": f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The production stack for the benchmarks: `horn server` (uvicorn) and `horn worker`
+(Celery, prefork, one warm child) as separate processes, on a fresh PostgreSQL database
+and private Redis queues, configured as in production (`HORN_ENVIRONMENT=production`,
+API keys, default intervals) except:
+
+- `HORN_MAX_JOBS_PER_CHILD` is raised so that the worker child is not replaced during
+  the run (the stability figure follows one child's memory);
+- TensorFlow sees no GPU on either side (`CUDA_VISIBLE_DEVICES=""`), as local Keras.
+
+Process helpers come from `tests.integration.stack`, shared with the test suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.integration import stack as procs
+
+ADMIN_URL = os.environ.get("HORN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HORN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+USER = "bench"
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of process `pid` (from /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` (VmRSS from /proc), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+class BenchStack:
+    """A server and its workers, started by `start()` and removed by `stop()`.
+
+    Attributes:
+        url: the server's address.
+        env: the environment every horn process of the stack runs with.
+        api_key: a key of the admin user `bench`.
+        workdir: logs, blobs and temporary files (removed by `stop()`).
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.queue = f"horn-bench-{uuid.uuid4().hex[:8]}"
+        self.port = procs.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env: dict[str, str] = {}
+        self.api_key = ""
+        self.server: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self._db_name: str | None = None
+        self._logs = 0
+
+    # --- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        """Create the database, migrate, make a key, start the server and one worker."""
+        db_url, self._db_name = procs.create_database(ADMIN_URL)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HORN_")}
+        env.update(
+            HORN_DATABASE_URL=db_url, HORN_BROKER_URL=REDIS_URL, HORN_QUEUE=self.queue,
+            HORN_DATA_DIR=str(self.workdir), HORN_BLOB_DIR=str(self.workdir / "blobs"),
+            HORN_AUTH="keys", HORN_ENVIRONMENT="production",
+            HORN_SECRET_KEY=secrets.token_urlsafe(32), HORN_HOST="127.0.0.1",
+            HORN_PORT=str(self.port), HORN_MAX_JOBS_PER_CHILD="100000",
+            CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONUNBUFFERED="1")
+        self.env = env
+        subprocess.run([procs.python(), "-m", "server.cli", "db", "upgrade"], env=env,
+                       check=True, cwd=procs.ROOT, capture_output=True)
+        self.api_key = self.create_keys(USER, 1, admin=True)[0]
+        self.server = procs.spawn([procs.python(), "-m", "server.cli", "server"], env,
+                                  self._log("server"))
+        worker = self.start_worker(wait=False)
+        procs.wait_healthy(self.url, self.server)
+        self.wait_worker_ready(worker)
+
+    def stop(self) -> None:
+        """Stop every process, drop the database, empty the bench's Redis queues and
+        remove the working directory."""
+        for worker in list(self.workers):
+            self.stop_worker(worker)
+        if self.server is not None:
+            procs.stop(self.server)
+        if self._db_name is not None:
+            procs.drop_database(ADMIN_URL, self._db_name)
+        purge_redis(self.queue)
+        shutil.rmtree(self.workdir / "blobs", ignore_errors=True)
+
+    def _log(self, name: str) -> Path:
+        self._logs += 1
+        return self.workdir / f"{self._logs:02d}-{name}.log"
+
+    # --- workers ---------------------------------------------------------------
+    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
+        """Start one more `horn worker` (a Celery parent and one prefork child)."""
+        log = self._log("worker")
+        proc = procs.spawn([procs.python(), "-m", "server.cli", "worker"], self.env, log)
+        proc.log = log  # type: ignore[attr-defined]
+        self.workers.append(proc)
+        if wait:
+            self.wait_worker_ready(proc)
+        return proc
+
+    def wait_worker_ready(self, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+        """Wait until the worker's child has imported TensorFlow and the parent
+        consumes the queue."""
+        log: Path = proc.log  # type: ignore[attr-defined]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}; see {log}")
+            text = log.read_bytes()
+            if b"worker child ready" in text and b"worker started" in text:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not ready after {timeout:.0f} s; see {log}")
+
+    def stop_worker(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop a worker (warm shutdown, then kill)."""
+        procs.stop(proc)
+        self.workers.remove(proc)
+
+    def worker_child(self, proc: subprocess.Popen[bytes] | None = None) -> int:
+        """The pid of the (one) prefork child of a worker (the first by default)."""
+        proc = proc or self.workers[0]
+        children = child_pids(proc.pid)
+        if len(children) != 1:
+            raise RuntimeError(f"worker {proc.pid} has children {children}, expected one")
+        return children[0]
+
+    # --- accounts and clients --------------------------------------------------
+    def create_keys(self, user: str, n: int, admin: bool = False) -> list[str]:
+        """`n` new API keys of `user` (created when missing), written directly to the
+        database (what `horn keys create` does, without a process per key)."""
+        from server.store.db import make_engine, transaction
+        from server.store.users import create_key, ensure_user
+
+        engine = make_engine(self.env["HORN_DATABASE_URL"])
+        try:
+            with transaction(engine) as session:
+                ensure_user(session, user, is_admin=admin)
+                return [create_key(session, user)[1] for _ in range(n)]
+        finally:
+            engine.dispose()
+
+    def connect(self, api_key: str | None = None) -> Any:
+        """A new SDK connection to the stack, made the default one."""
+        import client
+
+        return client.connect(self.url, api_key=api_key or self.api_key)
+
+
+def purge_redis(queue_prefix: str) -> None:
+    """Delete the Redis keys of the bench's queues (names start with `queue_prefix`)."""
+    import redis
+
+    with contextlib.closing(redis.Redis.from_url(REDIS_URL)) as conn:
+        keys = [k for pattern in (f"{queue_prefix}*", f"_kombu.binding.{queue_prefix}*")
+                for k in conn.scan_iter(match=pattern, count=1000)]
+        if keys:
+            conn.delete(*keys)
