@@ -370,3 +370,11 @@ class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
     version: str
+
+
+def args_model(kind: JobKind) -> type[BaseModel]:
+    """The model of a job kind's `args` (with the defaults the server fills in)."""
+    models: dict[JobKind, type[BaseModel]] = {
+        JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs,
+        JobKind.INSPECT: InspectArgs, JobKind.SESSION: SessionArgs}
+    return models[kind]

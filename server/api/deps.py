@@ -65,7 +65,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def get_current_user(request: Request) -> UserContext:
+def get_current_user(request: Request,
+                     session: Annotated[Session, Depends(get_session)]) -> UserContext:
     """The caller.
 
     With `HORN_AUTH=none` everything belongs to the local user. With `HORN_AUTH=keys`
@@ -88,10 +89,11 @@ def get_current_user(request: Request) -> UserContext:
             "This server needs an API key: send `Authorization: Bearer <key>` (the SDK "
             "sends HORN_API_KEY, or `client.connect(url, api_key=...)`). An administrator "
             "creates keys with `horn keys create --user NAME`.")
-    with session_factory(request.app.state.engine)() as session:
-        user = authenticate_key(session, token)
-        key_prefix = token.split("_")[1] if user is not None else None
-        context = UserContext(user.name, user.is_admin, key_prefix) if user else None
+    # The request's own session (one connection per request): the route uses it next.
+    user = authenticate_key(session, token)
+    key_prefix = token.split("_")[1] if user is not None else None
+    context = UserContext(user.name, user.is_admin, key_prefix) if user else None
+    if session.dirty:  # the key's `last_used_at`, at most once a minute
         session.commit()
     if context is None:
         raise Unauthenticated(

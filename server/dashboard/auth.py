@@ -141,7 +141,7 @@ def viewer_from_request(request: Request, session: Session, settings: Settings,
             return Viewer(user.name, is_admin=bool(user.is_admin), csrf=data.csrf)
     if request.headers.get("authorization"):
         # An API client: the same check (and rate limit) as every other /v1 route.
-        caller = get_current_user(request)
+        caller = get_current_user(request, session)
         return Viewer(caller.name, is_admin=caller.is_admin, csrf=None)
     return None
 

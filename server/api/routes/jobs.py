@@ -13,12 +13,9 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from schemas.api import (
-    EvaluateArgs,
-    FitArgs,
-    InspectArgs,
     JobCreate,
     JobError,
     JobKind,
@@ -27,8 +24,7 @@ from schemas.api import (
     JobStatus,
     MetricPublic,
     MetricsPublic,
-    PredictArgs,
-    SessionArgs,
+    args_model,
 )
 from schemas.validate import validate_keras_config
 from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
@@ -45,11 +41,6 @@ from server.store.tables import BlobRow, JobRow
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
-_ARGS_MODELS: dict[JobKind, type[BaseModel]] = {
-    JobKind.FIT: FitArgs, JobKind.EVALUATE: EvaluateArgs, JobKind.PREDICT: PredictArgs,
-    JobKind.INSPECT: InspectArgs, JobKind.SESSION: SessionArgs}
-
-
 def to_public(row: JobRow) -> JobPublic:
     """The API view of a job row."""
     return JobPublic(
@@ -65,7 +56,7 @@ def to_public(row: JobRow) -> JobPublic:
 
 def _check_args(kind: JobKind, args: dict[str, Any]) -> dict[str, Any]:
     try:
-        parsed = _ARGS_MODELS[kind].model_validate(args)
+        parsed = args_model(kind).model_validate(args)
     except ValidationError as exc:
         problems = "; ".join(
             f"`{'.'.join(str(p) for p in e['loc'])}`: {e['msg']}. Received: {e.get('input')!r}"
