@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server import relay
 from server.core.config import Settings
@@ -33,19 +34,25 @@ LOCAL = UserContext(name=LOCAL_USER, is_admin=True)
 """The caller when `HORN_AUTH=none`."""
 
 
-def get_app_settings(request: Request) -> Settings:
+# The cheap dependencies are `async def`: FastAPI runs a plain `def` dependency in its
+# thread pool, and each such hop costs more than the dependency itself.
+
+
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request; the route commits what it changes."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One database session per request; the route commits what it changes. (Created
+    here without touching the database; its connection is taken on first use, in the
+    route's thread.)"""
     with session_factory(request.app.state.engine)() as session:
         yield session
 
 
-def get_blob_store(request: Request) -> BlobStore:
+async def get_blob_store(request: Request) -> BlobStore:
     """The app's blob store."""
     store: BlobStore = request.app.state.blob_store
     return store
@@ -65,8 +72,19 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def get_current_user(request: Request,
-                     session: Annotated[Session, Depends(get_session)]) -> UserContext:
+async def get_current_user(request: Request,
+                           session: Annotated[Session, Depends(get_session)]) -> UserContext:
+    """The caller (see `authenticate_request`); the key lookup runs in the thread pool."""
+    settings: Settings = request.app.state.settings
+    if settings.auth == "none":
+        return LOCAL
+    cached: UserContext | None = getattr(request.state, "horn_user", None)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(authenticate_request, request, session)
+
+
+def authenticate_request(request: Request, session: Session) -> UserContext:
     """The caller.
 
     With `HORN_AUTH=none` everything belongs to the local user. With `HORN_AUTH=keys`
@@ -107,7 +125,8 @@ def get_current_user(request: Request,
     return context
 
 
-def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]) -> UserContext:
+async def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]
+                         ) -> UserContext:
     """The caller, who must be an admin.
 
     Raises:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from server.api.deps import get_current_user
+from server.api.deps import authenticate_request
 from server.core.config import Settings
 from server.store.tables import LOCAL_USER, User
 from server.store.users import authenticate_key
@@ -141,7 +141,7 @@ def viewer_from_request(request: Request, session: Session, settings: Settings,
             return Viewer(user.name, is_admin=bool(user.is_admin), csrf=data.csrf)
     if request.headers.get("authorization"):
         # An API client: the same check (and rate limit) as every other /v1 route.
-        caller = get_current_user(request, session)
+        caller = authenticate_request(request, session)
         return Viewer(caller.name, is_admin=caller.is_admin, csrf=None)
     return None
 
