@@ -1,17 +1,14 @@
 """6. Event latency: an epoch's end on the worker -> the client's `on_epoch_end` called.
 
-The worker's side is the time of the epoch's metric rows (`GET /v1/jobs/{id}/metrics`,
-`time`): the worker takes it at its `on_epoch_end`, after packing the checkpoint, and
-writes it in the same transaction as the `epoch_end` event. The client's side is
-`time.time()` in a local callback. Same machine, one clock. Events carry no
-timestamp of their own (see the README), so the time Keras spends packing the
-checkpoint before that moment is not in the figure.
+The worker's side is the `time` of the `epoch_end` event: the worker's clock when
+Keras called its `on_epoch_end`, before the checkpoint is packed and written with the
+event. The client's side is `time.time()` in a local callback. Same machine, one
+clock.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from bench import models
@@ -40,11 +37,8 @@ def _clock() -> Any:
 
 
 def _worker_times(conn: Any, job_id: str) -> dict[int, float]:
-    times: dict[int, float] = {}
-    for row in conn.get(f"/v1/jobs/{job_id}/metrics")["data"]:
-        when = datetime.fromisoformat(row["time"]).timestamp()
-        times[int(row["epoch"])] = min(when, times.get(int(row["epoch"]), when))
-    return times
+    return {int(event.data["epoch"]): float(event.data["time"])
+            for event in conn.events(job_id) if event.type == "epoch_end"}
 
 
 def delays(ctx: Context, name: str) -> list[float]:

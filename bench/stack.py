@@ -79,6 +79,9 @@ class BenchStack:
             HORN_AUTH="keys", HORN_ENVIRONMENT="production",
             HORN_SECRET_KEY=secrets.token_urlsafe(32), HORN_HOST="127.0.0.1",
             HORN_PORT=str(self.port), HORN_MAX_JOBS_PER_CHILD="100000",
+            # One server process per core, as the README advises for production.
+            HORN_SERVER_WORKERS=os.environ.get("HORN_SERVER_WORKERS",
+                                               str(max(1, os.cpu_count() or 1))),
             CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
             PYTHONUNBUFFERED="1")
         self.env = env

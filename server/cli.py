@@ -30,10 +30,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _server_command(host: str, port: int) -> list[str]:
+def _server_command(host: str, port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "server.main:create_app", "--factory",
             "--host", host, "--port", str(port), "--log-level", "warning",
-            "--timeout-graceful-shutdown", "5"]
+            "--timeout-graceful-shutdown", "5",
+            *(["--workers", str(workers)] if workers > 1 else [])]
 
 
 def _worker_command(concurrency: int, queues: str, loglevel: str,
@@ -59,7 +60,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
     _check_bind(host)
-    os.execv(sys.executable, _server_command(host, port))
+    os.execv(sys.executable,
+             _server_command(host, port, args.workers or settings.server_workers))
     return 0  # pragma: no cover - execv does not return
 
 
@@ -308,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = sub.add_parser("server", help="run the API server (uvicorn)")
     server.add_argument("--host")
     server.add_argument("--port", type=int)
+    server.add_argument("--workers", type=int, help="server processes (default "
+                        "HORN_SERVER_WORKERS, 1); about one per core")
     server.set_defaults(func=cmd_server)
 
     worker = sub.add_parser("worker", help="run a Celery worker")

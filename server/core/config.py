@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     0 turns it off). Not applied with `HORN_AUTH=none`."""
     rate_limit_burst: int = Field(default=500, ge=1)
     """Requests an idle key may send at once before the sustained rate applies."""
+    server_workers: int = Field(default=1, ge=1, le=64)
+    """Processes `horn server` runs (uvicorn `--workers`): about one per core. Rate
+    limits and caches are per process."""
     event_poll_interval: float = Field(default=0.05, gt=0)
     secret_key: str = ""
     """Signs the dashboard's session cookies (`HORN_SECRET_KEY`, a long random string).
