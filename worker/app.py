@@ -37,6 +37,9 @@ app.conf.update(
     task_reject_on_worker_lost=False,
     worker_prefetch_multiplier=1,
     worker_max_tasks_per_child=settings.max_jobs_per_child,
+    # Replace a child whose resident memory passed this (kB), after its current job:
+    # TensorFlow keeps a few MB per new model it traced, whatever Keras clears.
+    worker_max_memory_per_child=settings.max_memory_per_child_mb * 1024 or None,
     # A new child imports TensorFlow before it reports ready (seconds, more on a busy
     # machine); Celery's default of 4 s would kill and respawn it forever.
     worker_proc_alive_timeout=120,

@@ -91,9 +91,25 @@ class EventSink:
         """Writes waiting for the database."""
         return len(self._pending) + (self._checkpoint is not None)
 
-    def emit(self, type_: str, data: dict[str, Any]) -> None:
-        """Append one event."""
-        self._write(lambda s: store.add_event(s, self.job_id, type_, data))
+    MAX_DEFERRED = 50
+    """Deferred writes kept before one is forced out anyway."""
+
+    def emit(self, type_: str, data: dict[str, Any], defer: bool = False) -> None:
+        """Append one event. A deferred one (progress: a phase or epoch beginning, a
+        batch) goes out with the next write, or within a heartbeat interval: training
+        does not wait for the database for it."""
+        def write(session: Session) -> None:
+            store.add_event(session, self.job_id, type_, data)
+
+        if not defer:
+            self._write(write)
+            return
+        with self._lock:
+            self._pending.append(write)
+            if len(self._pending) < self.MAX_DEFERRED:
+                return
+        if time.monotonic() >= self._retry_at:
+            self.flush()
 
     def epoch_end(self, epoch: int, logs: dict[str, float | str], data: dict[str, Any],
                   step: int | None, checkpoint: tuple[int, dict[str, Any], bytes] | None

@@ -72,6 +72,8 @@ class Heartbeat:
                     cancel, stop = self.sink.control_flags()
                     self.cancel_requested = self.cancel_requested or cancel
                     self.stop_requested = self.stop_requested or stop
+                    if self.sink.pending:  # deferred progress events
+                        self.sink.flush()
             except LeaseLost:
                 log.warning("job %s: lease lost to another worker; stopping",
                             self.sink.job_id)

@@ -49,7 +49,7 @@ class ProgressCallback(keras.callbacks.Callback):
     def _begin(self, type_: str, data: dict[str, Any] | None = None) -> None:
         self._phase_start = time.monotonic()
         self._last_sent = 0.0
-        self.sink.emit(type_, data or {})
+        self.sink.emit(type_, data or {}, defer=True)
 
     def _batch(self, phase: str, batch: int, logs: dict[str, Any] | None) -> None:
         now = time.monotonic()
@@ -57,7 +57,7 @@ class ProgressCallback(keras.callbacks.Callback):
             self._last_sent = now
             self.sink.emit("batch_end", {"phase": phase, "step": batch + 1,
                                          "elapsed": self._elapsed(),
-                                         "logs": clean_logs(logs)})
+                                         "logs": clean_logs(logs)}, defer=True)
         if self.heartbeat is not None and self.heartbeat.should_stop:
             # Keras checks these after every batch.
             self.model.stop_training = True
@@ -68,7 +68,8 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._in_fit = True
         self.params_sent = {k: v for k, v in self.params.items() if k != "verbose"}
-        self.sink.emit("train_begin", {"params": self.params_sent, "attempt": self.attempt})
+        self.sink.emit("train_begin", {"params": self.params_sent, "attempt": self.attempt},
+                       defer=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._begin("epoch_begin", {"epoch": epoch})

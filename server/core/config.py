@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     """Seconds between two per-batch progress events (a few per second)."""
     max_jobs_per_child: int = Field(default=100, ge=1)
     """Jobs a warm worker child runs before it is replaced (bounds leaks)."""
+    max_memory_per_child_mb: int = Field(default=0, ge=0)
+    """Replace a worker child after the job during which its resident memory passed this
+    many MB (0: only `max_jobs_per_child` applies)."""
     model_cache: bool = True
     """Keep the last model built in each worker child for the next job on the same
     model (no rebuild, compile or retrace); seeded jobs always build afresh."""
