@@ -13,6 +13,8 @@ from tests.conftest import Stack
 from tests.integration import stack
 
 SCRIPT = """
+import faulthandler, signal
+faulthandler.register(signal.SIGUSR1)  # the test asks for the stacks if this hangs
 import numpy as np
 import client as keras
 from client import layers
@@ -38,7 +40,14 @@ def test_ctrl_c_leaves_the_job_running(horn_stack: Stack) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGUSR1)  # Python's stacks of the stuck process to stderr
+        time.sleep(1)
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"the script did not exit after Ctrl-C:\n{err[-6000:]}") from None
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert mine[0].id in err and "goes on running" in err
     assert mine[0].status == "running"  # the work goes on
