@@ -31,9 +31,12 @@ def test_ctrl_c_leaves_the_job_running(horn_stack: Stack) -> None:
     env = dict(horn_stack.env, HORN_URL=horn_stack.url)
     conn = keras.connect(horn_stack.url)
     before = {job.id for job in keras.jobs.list(limit=500)}
+    # Ctrl-C as in a terminal, also when the test run itself ignores SIGINT (a
+    # background job of a non-interactive shell does, and children inherit that).
     proc = subprocess.Popen([stack.python(), "-c", SCRIPT], cwd=stack.ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None and proc.stdout.readline().strip() == "fitting"
     deadline = time.monotonic() + 120
     while not (mine := [j for j in keras.jobs.list(status="running") if j.id not in before]):
