@@ -33,6 +33,10 @@ RELAY_MAX_BYTES = 32 * 1024 * 1024
 REPLY_TTL = 300
 """Seconds an unread answer stays in Redis."""
 
+SESSION_ENDED = "The session ended before answering this call; the SDK opens a new one."
+"""The answer to a call its session's worker never took (the SDK then opens a new
+session: it looks for "session ended" in the message)."""
+
 
 def calls_key(job_id: str) -> str:
     """The Redis list of a session's pending calls."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from server.relay import WorkerRelay, uses_redis
+from server.relay import SESSION_ENDED, WorkerRelay, uses_redis
 from server.store import sessions as store
 from server.store.db import transaction
 from worker import runtime
@@ -106,8 +106,6 @@ def run_call(model: Any, op: str, args: dict[str, Any], arrays: dict[str, Any]
 
 YIELD_AFTER = 1.0
 """Seconds without a call after which a session gives its worker to waiting jobs."""
-
-SESSION_ENDED = "The session ended before answering this call; the SDK opens a new one."
 
 
 @dataclass

@@ -75,13 +75,20 @@ def bearer_token(request: Request) -> str | None:
 async def get_current_user(request: Request,
                            session: Annotated[Session, Depends(get_session)]) -> UserContext:
     """The caller (see `authenticate_request`); the key lookup runs in the thread pool."""
+    known = _known_caller(request)
+    if known is not None:
+        return known
+    return await run_in_threadpool(authenticate_request, request, session)
+
+
+def _known_caller(request: Request) -> UserContext | None:
+    """The caller without a lookup: the local user without authentication, or the one
+    this request already authenticated."""
     settings: Settings = request.app.state.settings
     if settings.auth == "none":
         return LOCAL
     cached: UserContext | None = getattr(request.state, "horn_user", None)
-    if cached is not None:
-        return cached
-    return await run_in_threadpool(authenticate_request, request, session)
+    return cached
 
 
 def authenticate_request(request: Request, session: Session) -> UserContext:
@@ -95,12 +102,9 @@ def authenticate_request(request: Request, session: Session) -> UserContext:
         Unauthenticated: 401, no key, a malformed, unknown or revoked key.
         RateLimited: 429, the key sent more requests than `HORN_RATE_LIMIT_*` allow.
     """
-    settings: Settings = request.app.state.settings
-    if settings.auth == "none":
-        return LOCAL
-    cached: UserContext | None = getattr(request.state, "horn_user", None)
-    if cached is not None:
-        return cached
+    known = _known_caller(request)
+    if known is not None:
+        return known
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(

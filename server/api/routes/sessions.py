@@ -26,8 +26,6 @@ from server.store import jobs as job_store
 from server.store import sessions as store
 from server.store.db import session_factory
 
-SESSION_ENDED = "The session ended before answering this call; the SDK opens a new one."
-
 router = APIRouter(prefix="/jobs", tags=["sessions"])
 
 CALL_TIMEOUT = 300.0
@@ -134,7 +132,7 @@ async def _relay_call(request: Request, redis: Any, job_id: str, op: str,
                 raise GatewayTimeout(f"The session's worker did not answer in "
                                      f"{CALL_TIMEOUT:.0f} s.")
             return SessionCallResult.model_validate({"status": store.FAILED, "error": {
-                "type": "RuntimeError", "bases": ["RuntimeError"], "message": SESSION_ENDED}})
+                "type": "RuntimeError", "bases": ["RuntimeError"], "message": relay.SESSION_ENDED}})
 
 
 def _session_ended(request: Request, job_id: str) -> bool:
