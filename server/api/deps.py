@@ -16,8 +16,9 @@ from server.core.errors import Forbidden, Unauthenticated
 from server.core.ratelimit import RateLimiter
 from server.store.blobs import BlobStore
 from server.store.db import session_factory
+from server.store.loopreads import LoopReads
 from server.store.tables import LOCAL_USER
-from server.store.users import authenticate_key
+from server.store.users import KeyOwner, authenticate_key
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ async def get_app_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One database session per request; the route commits what it changes. (Created
     here without touching the database; its connection is taken on first use, in the
-    route's thread.)"""
+    route's thread, and given back when the route returns: see `server.api.routing`.)"""
     with session_factory(request.app.state.engine)() as session:
         yield session
 
@@ -74,11 +75,16 @@ def bearer_token(request: Request) -> str | None:
 
 async def get_current_user(request: Request,
                            session: Annotated[Session, Depends(get_session)]) -> UserContext:
-    """The caller (see `authenticate_request`); the key lookup runs in the thread pool."""
+    """The caller (see `authenticate_request`). On PostgreSQL the key is looked up on
+    the event loop (`server.store.loopreads`); otherwise in the thread pool."""
     known = _known_caller(request)
     if known is not None:
         return known
-    return await run_in_threadpool(authenticate_request, request, session)
+    reads: LoopReads | None = getattr(request.app.state, "loop_reads", None)
+    if reads is None:
+        return await run_in_threadpool(authenticate_request, request, session)
+    token = _required_token(request)
+    return _admit(request, token, await reads.key_owner(token))
 
 
 def _known_caller(request: Request) -> UserContext | None:
@@ -97,6 +103,8 @@ def authenticate_request(request: Request, session: Session) -> UserContext:
     With `HORN_AUTH=none` everything belongs to the local user. With `HORN_AUTH=keys`
     the request must carry a live API key (a revoked key is refused at once: every
     request looks the key up), and each key is held to the request rate limit.
+    The lookup's transaction ends here, so the request holds no database connection
+    between this and the route.
 
     Raises:
         Unauthenticated: 401, no key, a malformed, unknown or revoked key.
@@ -105,23 +113,31 @@ def authenticate_request(request: Request, session: Session) -> UserContext:
     known = _known_caller(request)
     if known is not None:
         return known
+    token = _required_token(request)
+    owner = authenticate_key(session, token)
+    session.commit()  # the key's `last_used_at`, when due
+    return _admit(request, token, owner)
+
+
+def _required_token(request: Request) -> str:
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
             "This server needs an API key: send `Authorization: Bearer <key>` (the SDK "
             "sends HORN_API_KEY, or `client.connect(url, api_key=...)`). An administrator "
             "creates keys with `horn keys create --user NAME`.")
-    # The request's own session (one connection per request): the route uses it next.
-    user = authenticate_key(session, token)
-    key_prefix = token.split("_")[1] if user is not None else None
-    context = UserContext(user.name, user.is_admin, key_prefix) if user else None
-    if session.dirty:  # the key's `last_used_at`, at most once a minute
-        session.commit()
-    if context is None:
+    return token
+
+
+def _admit(request: Request, token: str, owner: KeyOwner | None) -> UserContext:
+    """The caller for a looked-up key: refused when the key is not live, held to the
+    key's rate limit, and remembered for the rest of the request."""
+    if owner is None:
         raise Unauthenticated(
             "The API key is not valid: it is unknown, malformed or revoked "
             f"(received a key starting {token[:13]!r}). Ask an administrator for a new "
             "key (`horn keys create --user NAME`).")
+    context = UserContext(owner.name, owner.is_admin, owner.prefix)
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         limiter.check(context.key_prefix or context.name)

@@ -12,7 +12,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
-from fastapi.routing import APIRoute
+
+from server.api.routing import ReleasingRoute
 
 MAX_INT = 2**63 - 1
 
@@ -43,8 +44,9 @@ class StrictJSONRequest(Request):
         return self._json
 
 
-class StrictJSONRoute(APIRoute):
-    """A route whose JSON body is parsed strictly."""
+class StrictJSONRoute(ReleasingRoute):
+    """A route whose JSON body is parsed strictly (and whose sessions close when it
+    returns)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

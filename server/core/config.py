@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     server_workers: int = Field(default=1, ge=1, le=64)
     """Processes `horn server` runs (uvicorn `--workers`): about one per core. Rate
     limits and caches are per process."""
+    server_threads: int = Field(default=16, ge=1, le=256)
+    """Threads per server process for blocking work (database reads and writes, file
+    checks), and as many pooled database connections: a thread never waits for a
+    connection."""
     event_poll_interval: float = Field(default=0.05, gt=0)
     secret_key: str = ""
     """Signs the dashboard's session cookies (`HORN_SECRET_KEY`, a long random string).

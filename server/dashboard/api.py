@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from schemas.api import ErrorEnvelope, JobStatus
 from server.api.deps import SessionDep, SettingsDep
+from server.api.routing import ReleasingRoute
 from server.core.errors import Unauthenticated
 from server.dashboard import service
 from server.dashboard.auth import Viewer, viewer_from_request
@@ -36,7 +37,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorEnvelope, "description": "Invalid parameters"},
 }
 
-router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"], responses=_ERRORS)
+router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"], responses=_ERRORS,
+                   route_class=ReleasingRoute)
 
 
 @router.get("/summary", response_model=DashboardSummary)

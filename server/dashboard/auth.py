@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from server.api.deps import authenticate_request
 from server.core.config import Settings
 from server.store.tables import LOCAL_USER, User
-from server.store.users import authenticate_key
+from server.store.users import KeyOwner, authenticate_key
 
 SESSION_COOKIE = "horn_session"
 SESSION_SECONDS = 12 * 3600
@@ -146,7 +146,7 @@ def viewer_from_request(request: Request, session: Session, settings: Settings,
     return None
 
 
-def login(session: Session, raw_key: str) -> User | None:
+def login(session: Session, raw_key: str) -> KeyOwner | None:
     """The user a raw API key belongs to (None: unknown, malformed or revoked)."""
     user = authenticate_key(session, raw_key.strip())
     if user is not None:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from schemas.api import JobStatus
 from server.api.deps import SessionDep, SettingsDep
+from server.api.routing import ReleasingRoute
 from server.core.errors import APIError
 from server.dashboard import service
 from server.dashboard.auth import (
@@ -34,7 +35,7 @@ from server.store import jobs as job_store
 from server.store.models import get_model, get_weights
 from server.store.tables import LOCAL_USER, JobRow
 
-router = APIRouter(prefix="/dashboard", include_in_schema=False)
+router = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=ReleasingRoute)
 
 MAX_FORM_BYTES = 8192
 _NOTICES = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,15 +12,21 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+POOL_OVERFLOW = 8
+"""Connections a pool may open beyond its size (the server's reaper and metrics)."""
 
-def make_engine(url: str) -> Engine:
-    """Create an engine suited to the database behind `url`."""
+
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """Create an engine suited to the database behind `url`, keeping up to `pool_size`
+    connections (SQLAlchemy's default, 5, when None; unused for SQLite)."""
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif pool_size is not None:
+        kwargs.update(pool_size=pool_size, max_overflow=POOL_OVERFLOW)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -42,9 +49,17 @@ def get_engine(url: str) -> Engine:
     return make_engine(url)
 
 
+_factories: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = (
+    weakref.WeakKeyDictionary())
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded attributes after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep loaded attributes after commit; one factory per engine (a
+    `sessionmaker` defines a new `Session` subclass, costly to make for each request)."""
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = _factories[engine] = sessionmaker(engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager

@@ -8,8 +8,9 @@ from sqlalchemy import text
 from schemas.api import Health
 from server import __version__
 from server.api.deps import SessionDep
+from server.api.routing import ReleasingRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ReleasingRoute)
 
 
 @router.get("/healthz", response_model=Health)

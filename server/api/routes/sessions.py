@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 from schemas.api import JobKind, JobStatus, SessionCallResult
 from server import relay
 from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
+from server.api.routing import ReleasingRoute
 from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
 from server.store import jobs as job_store
 from server.store import sessions as store
 from server.store.db import session_factory
+from server.store.loopreads import LoopReads
 
-router = APIRouter(prefix="/jobs", tags=["sessions"])
+router = APIRouter(prefix="/jobs", tags=["sessions"], route_class=ReleasingRoute)
 
 CALL_TIMEOUT = 300.0
 
@@ -46,7 +48,7 @@ async def call(job_id: str, request: Request, session: SessionDep, settings: Set
                x_horn_args: Annotated[str | None, Header(max_length=10_000)] = None
                ) -> SessionCallResult:
     """Run one manual-batch call on the session's model and return its answer."""
-    _check_session(request, session, job_id, user.name)
+    await _check_session(request, session, job_id, user.name)
     try:
         args = json.loads(x_horn_args) if x_horn_args else {}
     except json.JSONDecodeError as exc:
@@ -83,7 +85,8 @@ RECHECK_AFTER = 0.5
 session ends only after a second without calls, so a loop of calls skips the lookup."""
 
 
-def _check_session(request: Request, session: Session, job_id: str, user: str) -> None:
+async def _check_session(request: Request, session: Session, job_id: str, user: str
+                         ) -> None:
     """The session exists, is the caller's and has not ended.
 
     Raises:
@@ -97,7 +100,9 @@ def _check_session(request: Request, session: Session, job_id: str, user: str) -
     now = time.monotonic()
     if now - seen.get((job_id, user), -RECHECK_AFTER) < RECHECK_AFTER:
         return
-    job = job_store.get_job(session, job_id, user)
+    reads: LoopReads | None = request.app.state.loop_reads
+    job = (job_store.get_job(session, job_id, user) if reads is None
+           else await reads.job(job_id, user))
     if job is None or job.kind != JobKind.SESSION.value:
         raise NotFound(f"No session job with id {job_id!r}.")
     if JobStatus(job.status).is_terminal:

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from schemas import npy
 from server.api.deps import CurrentUser, SessionDep, SettingsDep
+from server.api.routing import ReleasingRoute
 from server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
 from server.store import models as store
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(prefix="/models", tags=["models"], route_class=ReleasingRoute)
 
 _MEMBER = re.compile(r"^weights/\d{4}\.npy$")
 _BATCH_MEMBER = re.compile(r"^(x|y|sample_weight)(/[A-Za-z0-9_.\-]{1,80})?\.npy$")

@@ -1,0 +1,167 @@
+"""The reads every request makes, done on the server's event loop.
+
+Authentication (every request) and `GET /v1/jobs/{id}` (what status pages and scripts
+poll) run here on a few autocommit psycopg connections: one round trip each.
+Through SQLAlchemy's pool and ORM the same read costs about five times as much on the
+same machine (a liveness ping, the implicit transaction, the rollback on return, and a
+thread-pool hop for a plain `def` route). The SQL is compiled from the same table
+definitions the ORM uses. PostgreSQL only; with SQLite these reads go through the ORM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.expression import ClauseElement
+
+from server.core.errors import ServiceUnavailable
+from server.store import users
+from server.store.models import is_id
+from server.store.tables import JobRow
+
+_DIALECT = postgresql.dialect(paramstyle="pyformat")
+
+
+def compile_sql(statement: ClauseElement) -> bytes:
+    """`statement` as PostgreSQL SQL with `%(name)s` placeholders (psycopg's)."""
+    return str(statement.compile(dialect=_DIALECT)).encode()
+
+
+_JOB_SQL = compile_sql(select(JobRow.__table__).where(JobRow.id == bindparam("id")))
+_OWNER_SQL = compile_sql(users.OWNER_QUERY)
+_TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The database is unavailable; the request was not carried out. Retry shortly. "
+        f"({type(exc).__name__})", headers={"Retry-After": "2"})
+
+
+def loop_reads_url(database_url: str) -> str | None:
+    """The libpq address for these reads, or None when the database is not PostgreSQL
+    with psycopg."""
+    prefix = "postgresql+psycopg:"
+    if not database_url.startswith(prefix):
+        return None
+    return "postgresql:" + database_url[len(prefix):]
+
+
+class LoopReads:
+    """A few autocommit connections for reads on the event loop.
+
+    A connection found dead on use (the database restarted) is dropped with every other
+    idle one, and the read is tried once more on a new connection. When the database
+    cannot be reached the read fails at once with 503, as the ORM's reads do.
+
+    Args:
+        conninfo: a libpq address (`postgresql://...`).
+        max_size: connections at most; a burst beyond it waits on the loop.
+        wait_timeout: seconds a read waits for a free connection before a 503.
+    """
+
+    def __init__(self, conninfo: str, max_size: int = 10, wait_timeout: float = 30.0
+                 ) -> None:
+        self._conninfo = conninfo
+        self._max_size = max_size
+        self._wait_timeout = wait_timeout
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._open = 0
+        self._freed: asyncio.Condition | None = None
+
+    async def close(self) -> None:
+        """Close the idle connections (those in use close when given back)."""
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        for conn in idle:
+            await conn.close()
+
+    async def one(self, sql: bytes, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The first row of `sql`, as a dict, or None (also for a statement that returns
+        no rows)."""
+        for retry in (False, True):
+            conn, reused = await self._take()
+            try:
+                async with conn.cursor(row_factory=dict_row) as cur:
+                    await cur.execute(sql, params)
+                    row = await cur.fetchone() if cur.description is not None else None
+            except psycopg.OperationalError as exc:
+                await self._give_back(conn)
+                if reused and not retry and conn.broken:
+                    await self.close()  # the others are as stale
+                    continue
+                raise _unavailable(exc) from exc
+            await self._give_back(conn)
+            return row
+        raise AssertionError("unreachable")
+
+    async def execute(self, sql: bytes, params: dict[str, Any]) -> None:
+        """Run `sql` (committed at once)."""
+        await self.one(sql, params)
+
+    async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+        if self._freed is None:
+            self._freed = asyncio.Condition()
+        async with self._freed:
+            while not self._idle and self._open >= self._max_size:
+                try:
+                    await asyncio.wait_for(self._freed.wait(), self._wait_timeout)
+                except TimeoutError as exc:
+                    raise ServiceUnavailable(
+                        "The server is too busy to reach the database (no free "
+                        "connection); the request was not carried out. Retry shortly.",
+                        headers={"Retry-After": "2"}) from exc
+            if self._idle:
+                return self._idle.pop(), True
+            self._open += 1
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=10), False
+        except BaseException as exc:
+            await self._forget()
+            if isinstance(exc, psycopg.OperationalError):
+                raise _unavailable(exc) from exc
+            raise
+
+    async def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if conn.closed or conn.broken:
+            await conn.close()
+            await self._forget()
+            return
+        assert self._freed is not None
+        async with self._freed:
+            self._idle.append(conn)
+            self._freed.notify()
+
+    async def _forget(self) -> None:
+        assert self._freed is not None
+        async with self._freed:
+            self._open -= 1
+            self._freed.notify()
+
+    async def job(self, job_id: str, owner: str | None = None) -> JobRow | None:
+        """`jobs.get_job` on the loop: the job (a detached row, to read), if it exists
+        and (when `owner` is given) belongs to `owner`."""
+        if not is_id(job_id):
+            return None
+        row = await self.one(_JOB_SQL, {"id": job_id})
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return JobRow(**row)
+
+    async def key_owner(self, raw_key: str) -> users.KeyOwner | None:
+        """`users.authenticate_key` on the loop: the owner of a live key, or None; its
+        `last_used_at` is recorded when due."""
+        prefix = users.key_prefix(raw_key)
+        if prefix is None:
+            return None
+        owner, touch = users.checked_owner(await self.one(_OWNER_SQL, {"prefix": prefix}),
+                                           raw_key, prefix)
+        if touch:
+            await self.execute(_TOUCH_SQL, {"key_prefix": prefix, "used_at": users.utcnow()})
+        return owner
