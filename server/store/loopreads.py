@@ -11,6 +11,7 @@ definitions the ORM uses. PostgreSQL only; with SQLite these reads go through th
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import Any
 
 import psycopg
@@ -52,6 +53,10 @@ def loop_reads_url(database_url: str) -> str | None:
     return "postgresql:" + database_url[len(prefix):]
 
 
+_Waiter = asyncio.Future[psycopg.AsyncConnection[Any] | None]
+"""A read waiting for a connection: gets one given back, or None (room to open one)."""
+
+
 class LoopReads:
     """A few autocommit connections for reads on the event loop.
 
@@ -72,7 +77,8 @@ class LoopReads:
         self._wait_timeout = wait_timeout
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open = 0
-        self._freed: asyncio.Condition | None = None
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def close(self) -> None:
         """Close the idle connections (those in use close when given back)."""
@@ -91,12 +97,12 @@ class LoopReads:
                     await cur.execute(sql, params)
                     row = await cur.fetchone() if cur.description is not None else None
             except psycopg.OperationalError as exc:
-                await self._give_back(conn)
+                self._give_back(conn)
                 if reused and not retry and conn.broken:
                     await self.close()  # the others are as stale
                     continue
                 raise _unavailable(exc) from exc
-            await self._give_back(conn)
+            self._give_back(conn)
             return row
         raise AssertionError("unreachable")
 
@@ -105,44 +111,62 @@ class LoopReads:
         await self.one(sql, params)
 
     async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
-        if self._freed is None:
-            self._freed = asyncio.Condition()
-        async with self._freed:
-            while not self._idle and self._open >= self._max_size:
-                try:
-                    await asyncio.wait_for(self._freed.wait(), self._wait_timeout)
-                except TimeoutError as exc:
-                    raise ServiceUnavailable(
-                        "The server is too busy to reach the database (no free "
-                        "connection); the request was not carried out. Retry shortly.",
-                        headers={"Retry-After": "2"}) from exc
-            if self._idle:
-                return self._idle.pop(), True
+        """A connection (and whether it was used before): an idle one, a new one while
+        fewer than `max_size` are open, else the next one given back. Waiters are
+        served first come, first served (a newcomer never takes a connection from
+        under a waiter), which keeps the latency tail short under load."""
+        if self._idle and not self._waiters:
+            return self._idle.pop(), True
+        if self._open < self._max_size:
             self._open += 1
+            try:
+                return await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, connect_timeout=10), False
+            except BaseException as exc:
+                self._forget()
+                if isinstance(exc, psycopg.OperationalError):
+                    raise _unavailable(exc) from exc
+                raise
+        waiter: _Waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            return await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=10), False
+            conn = await asyncio.wait_for(waiter, self._wait_timeout)
         except BaseException as exc:
-            await self._forget()
-            if isinstance(exc, psycopg.OperationalError):
-                raise _unavailable(exc) from exc
-            raise
+            handed = waiter.result() if waiter.done() and not waiter.cancelled() else None
+            if handed is not None:
+                self._give_back(handed)  # handed over as the wait ended
+            if not isinstance(exc, TimeoutError):
+                raise
+            raise ServiceUnavailable(
+                "The server is too busy to reach the database (no free connection); the "
+                "request was not carried out. Retry shortly.",
+                headers={"Retry-After": "2"}) from exc
+        if conn is None:  # one was closed: open a new one in its place
+            return await self._take()
+        return conn, True
 
-    async def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if conn.closed or conn.broken:
-            await conn.close()
-            await self._forget()
-            return
-        assert self._freed is not None
-        async with self._freed:
-            self._idle.append(conn)
-            self._freed.notify()
-
-    async def _forget(self) -> None:
-        assert self._freed is not None
-        async with self._freed:
             self._open -= 1
-            self._freed.notify()
+            self._closing.add(asyncio.ensure_future(conn.close()))
+            self._closing = {task for task in self._closing if not task.done()}
+            self._hand_over(None)
+            return
+        if not self._hand_over(conn):
+            self._idle.append(conn)
+
+    def _forget(self) -> None:
+        self._open -= 1
+        self._hand_over(None)
+
+    def _hand_over(self, conn: psycopg.AsyncConnection[Any] | None) -> bool:
+        """Give `conn` (None: room for a new connection) to the oldest waiter."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
 
     async def job(self, job_id: str, owner: str | None = None) -> JobRow | None:
         """`jobs.get_job` on the loop: the job (a detached row, to read), if it exists
