@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from schemas.api import JobStatus
 from server.store.models import is_id, new_id
@@ -275,14 +277,21 @@ def stale_queued(session: Session, sent_before: datetime, limit: int = 500
 
 def save_checkpoint(session: Session, job_id: str, attempt: int, epoch: int,
                     history: dict[str, Any], data: bytes) -> None:
-    """Store the end-of-epoch state (call in the transaction that checked the lease)."""
-    row = session.get(CheckpointRow, job_id)
-    if row is None:
-        session.add(CheckpointRow(job_id=job_id, epoch=epoch, attempt=attempt,
-                                  history=history, data=data))
-    else:
-        row.epoch, row.attempt, row.history, row.data = epoch, attempt, history, data
-        row.created_at = utcnow()
+    """Store the end-of-epoch state (call in the transaction that checked the lease).
+
+    One upsert: the previous checkpoint (megabytes) is replaced without being read.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"job_id": job_id, "epoch": epoch, "attempt": attempt, "history": history,
+              "data": data, "created_at": utcnow()}
+    statement = insert(CheckpointRow).values(**values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[CheckpointRow.job_id],
+        set_={k: statement.excluded[k] for k in values if k != "job_id"}))
+    loaded = session.identity_map.get(identity_key(CheckpointRow, job_id))
+    if loaded is not None:  # loaded earlier in this session: stale now
+        session.expire(loaded)
 
 
 def get_checkpoint(session: Session, job_id: str) -> CheckpointRow | None:
