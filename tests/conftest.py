@@ -73,9 +73,7 @@ def horn_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env["HORN_API_KEY"] = api_key  # for SDK processes a test starts with this env
     worker = stack.spawn([py, "-m", "server.cli", "worker", "--loglevel", "INFO"], env,
                          workdir / "worker.log")
-    server = stack.spawn([py, "-m", "uvicorn", "server.main:create_app", "--factory",
-                          "--host", "127.0.0.1", "--port", str(port)], env,
-                         workdir / "server.log")
+    server = stack.spawn_server(env, port, workdir / "server.log")
     url = f"http://127.0.0.1:{port}"
     previous_key = os.environ.get("HORN_API_KEY")
     os.environ["HORN_API_KEY"] = api_key  # the SDK's default connection sends it

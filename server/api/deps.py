@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server import relay
+from server.api.routing import releasing_sessions
 from server.core.config import Settings
 from server.core.errors import Forbidden, Unauthenticated
 from server.core.ratelimit import RateLimiter
+from server.store import jobs as job_store
 from server.store.blobs import BlobStore
 from server.store.db import session_factory
 from server.store.loopreads import LoopReads
-from server.store.tables import LOCAL_USER
+from server.store.tables import LOCAL_USER, JobRow
 from server.store.users import KeyOwner, authenticate_key
 
 
@@ -143,6 +145,18 @@ def _admit(request: Request, token: str, owner: KeyOwner | None) -> UserContext:
         limiter.check(context.key_prefix or context.name)
     request.state.horn_user = context
     return context
+
+
+async def read_job(request: Request, session: Session, job_id: str, owner: str
+                   ) -> JobRow | None:
+    """`jobs.get_job` for an `async def` route: on the event loop on PostgreSQL
+    (`server.store.loopreads`), otherwise through the session in the thread pool."""
+    reads: LoopReads | None = request.app.state.loop_reads
+    if reads is not None:
+        return await reads.job(job_id, owner)
+    found: JobRow | None = await run_in_threadpool(
+        releasing_sessions(job_store.get_job), session, job_id, owner)
+    return found
 
 
 async def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]

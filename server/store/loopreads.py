@@ -78,7 +78,6 @@ class LoopReads:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open = 0
         self._waiters: collections.deque[_Waiter] = collections.deque()
-        self._closing: set[asyncio.Future[None]] = set()
 
     async def close(self) -> None:
         """Close the idle connections (those in use close when given back)."""
@@ -97,12 +96,12 @@ class LoopReads:
                     await cur.execute(sql, params)
                     row = await cur.fetchone() if cur.description is not None else None
             except psycopg.OperationalError as exc:
-                self._give_back(conn)
+                await self._give_back(conn)
                 if reused and not retry and conn.broken:
                     await self.close()  # the others are as stale
                     continue
                 raise _unavailable(exc) from exc
-            self._give_back(conn)
+            await self._give_back(conn)
             return row
         raise AssertionError("unreachable")
 
@@ -134,7 +133,7 @@ class LoopReads:
         except BaseException as exc:
             handed = waiter.result() if waiter.done() and not waiter.cancelled() else None
             if handed is not None:
-                self._give_back(handed)  # handed over as the wait ended
+                await self._give_back(handed)  # handed over as the wait ended
             if not isinstance(exc, TimeoutError):
                 raise
             raise ServiceUnavailable(
@@ -145,14 +144,11 @@ class LoopReads:
             return await self._take()
         return conn, True
 
-    def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    async def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
         if conn.closed or conn.broken:
-            self._open -= 1
-            self._closing.add(asyncio.ensure_future(conn.close()))
-            self._closing = {task for task in self._closing if not task.done()}
-            self._hand_over(None)
-            return
-        if not self._hand_over(conn):
+            await conn.close()
+            self._forget()
+        elif not self._hand_over(conn):
             self._idle.append(conn)
 
     def _forget(self) -> None:

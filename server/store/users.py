@@ -121,19 +121,6 @@ def revoke_key(session: Session, key_id: str) -> ApiKey:
     return row
 
 
-def key_for(session: Session, raw_key: str) -> ApiKey | None:
-    """The live (not revoked) key row matching `raw_key`, or None."""
-    match = _KEY.fullmatch(raw_key.strip())
-    if match is None:
-        return None
-    row = session.scalars(select(ApiKey).where(ApiKey.prefix == match.group(1))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(row.hash, hash_key(raw_key.strip())):
-        return None
-    return row
-
-
 @dataclass(frozen=True)
 class KeyOwner:
     """Who a live API key belongs to: the user's name, whether they are an admin, and

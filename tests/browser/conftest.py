@@ -88,9 +88,7 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
                           f"{queue}@%h", "--pool", "prefork", "--concurrency", "1",
                           "-Q", queues, "--without-mingle", "--without-gossip",
                           "--loglevel", "INFO"], env, workdir / "worker.log")
-    server = stack.spawn([py, "-m", "uvicorn", "server.main:create_app", "--factory",
-                          "--host", "127.0.0.1", "--port", str(port)], env,
-                         workdir / "server.log")
+    server = stack.spawn_server(env, port, workdir / "server.log")
     url = f"http://127.0.0.1:{port}"
     try:
         stack.wait_healthy(url, server)

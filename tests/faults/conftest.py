@@ -67,9 +67,7 @@ class FaultStack:
 
     def start_server(self) -> None:
         """Start uvicorn on the stack's port and wait for /healthz."""
-        self.server = stack.spawn(
-            [stack.python(), "-m", "uvicorn", "server.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port)], self.env, self._log("server"))
+        self.server = stack.spawn_server(self.env, self.port, self._log("server"))
         stack.wait_healthy(self.url, self.server)
 
     def kill_server(self) -> None:

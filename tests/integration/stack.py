@@ -64,6 +64,12 @@ def spawn(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Pope
                             stderr=subprocess.STDOUT)
 
 
+def spawn_server(env: Mapping[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start the API server (uvicorn, as `horn server` runs it) on 127.0.0.1:`port`."""
+    return spawn([python(), "-m", "uvicorn", "server.main:create_app", "--factory",
+                  "--host", "127.0.0.1", "--port", str(port)], env, log)
+
+
 def create_database(admin_url: str) -> tuple[str, str]:
     """Create a fresh PostgreSQL database; returns (its SQLAlchemy URL, its name)."""
     import psycopg

@@ -44,9 +44,7 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmallServ
                    cwd=stack.ROOT)
     key = create_key(env, "crowd", admin=False)
     port = stack.free_port()
-    server = stack.spawn([py, "-m", "uvicorn", "server.main:create_app", "--factory",
-                          "--host", "127.0.0.1", "--port", str(port)], env,
-                         workdir / "server.log")
+    server = stack.spawn_server(env, port, workdir / "server.log")
     url = f"http://127.0.0.1:{port}"
     try:
         stack.wait_healthy(url, server)

@@ -27,8 +27,7 @@ from schemas.api import (
     args_model,
 )
 from schemas.validate import validate_keras_config
-from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
-from server.api.routing import releasing_sessions
+from server.api.deps import CurrentUser, SessionDep, SettingsDep, read_job, relay_client
 from server.api.strict import StrictJSONRoute
 from server.core import limits
 from server.core.errors import Conflict, InvalidArgument, NotFound
@@ -36,7 +35,6 @@ from server.queue import send_job
 from server.store import jobs as store
 from server.store.blobs import check_blob_id, has_ref
 from server.store.db import session_factory
-from server.store.loopreads import LoopReads
 from server.store.models import get_model
 from server.store.tables import BlobRow, JobRow
 
@@ -155,12 +153,7 @@ def list_jobs(session: SessionDep, user: CurrentUser,
 async def get_job(job_id: str, request: Request, session: SessionDep,
                   user: CurrentUser) -> JobPublic:
     """One job (read on the event loop on PostgreSQL: scripts and pages poll this)."""
-    reads: LoopReads | None = request.app.state.loop_reads
-    if reads is None:
-        row = await anyio.to_thread.run_sync(releasing_sessions(store.get_job), session,
-                                             job_id, user.name)
-    else:
-        row = await reads.job(job_id, user.name)
+    row = await read_job(request, session, job_id, user.name)
     if row is None:
         raise NotFound(f"No job with id {job_id!r}.")
     return to_public(row)

@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from schemas.api import JobKind, JobStatus, SessionCallResult
 from server import relay
-from server.api.deps import CurrentUser, SessionDep, SettingsDep, relay_client
+from server.api.deps import CurrentUser, SessionDep, SettingsDep, read_job, relay_client
 from server.api.routing import ReleasingRoute
 from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
 from server.store import jobs as job_store
 from server.store import sessions as store
 from server.store.db import session_factory
-from server.store.loopreads import LoopReads
 
 router = APIRouter(prefix="/jobs", tags=["sessions"], route_class=ReleasingRoute)
 
@@ -100,9 +99,7 @@ async def _check_session(request: Request, session: Session, job_id: str, user: 
     now = time.monotonic()
     if now - seen.get((job_id, user), -RECHECK_AFTER) < RECHECK_AFTER:
         return
-    reads: LoopReads | None = request.app.state.loop_reads
-    job = (job_store.get_job(session, job_id, user) if reads is None
-           else await reads.job(job_id, user))
+    job = await read_job(request, session, job_id, user)
     if job is None or job.kind != JobKind.SESSION.value:
         raise NotFound(f"No session job with id {job_id!r}.")
     if JobStatus(job.status).is_terminal:
