@@ -15,6 +15,9 @@ Metrics:
 - `horn_worker_job_duration_seconds{kind}` and `horn_worker_epoch_duration_seconds`.
 - `horn_worker_task_errors_total`: exceptions that escaped the task itself.
 - `horn_worker_jobs_running`: jobs running now.
+- `horn_worker_models_total{source}`: models jobs ran on, by where they came from:
+  `warm` (kept from an earlier job on the same model), `taken_over` (a new model's
+  state given to a warm model of the same architecture), `built` (built from the spec).
 - `horn_worker_device_info{worker,device,device_type,cuda_visible_devices}`: 1 for
   each device TensorFlow sees.
 """
@@ -81,6 +84,8 @@ class _Metrics:
                                    "Exceptions that escaped the job task itself.")
         self.running = Gauge("horn_worker_jobs_running", "Jobs running now.",
                              multiprocess_mode="livesum")
+        self.models = Counter("horn_worker_models", "Models jobs ran on, by source.",
+                              ["source"])
         self.devices = Gauge("horn_worker_device_info",
                              "1 for each device TensorFlow sees on this worker.",
                              ["worker", "device", "device_type", "cuda_visible_devices"],
@@ -99,6 +104,11 @@ def record_devices(devices: list[dict[str, str]]) -> None:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     for device in devices:
         metrics().devices.labels(worker, device["name"], device["type"], visible).set(1)
+
+
+def model_ready(source: str) -> None:
+    """A job's model is ready: `warm`, `taken_over` or `built`."""
+    metrics().models.labels(source).inc()
 
 
 _started: dict[str, float] = {}

@@ -107,18 +107,68 @@ COLLECT_EVERY = 8
 
 
 def collect_garbage() -> None:
-    """After a job's outcome is recorded (off its latency): a young-generation
-    collection each time, a full one every `COLLECT_EVERY` jobs, which frees what the
-    finished models held (Keras's `clear_session` would do it at the next job's start)."""
+    """After a job's outcome is recorded (off its latency): forget the gradient
+    functions its traces registered (`forget_custom_gradients`), then a young-generation
+    collection each time, and every `COLLECT_EVERY` jobs a full one, which frees what
+    the finished models held (Keras's `clear_session` would do it at the next job's
+    start), and hands the freed heap back to the system (`malloc_trim`)."""
     import gc
 
     global _jobs_since_collect
+    forget_custom_gradients()
     _jobs_since_collect += 1
     if _jobs_since_collect >= COLLECT_EVERY:
         _jobs_since_collect = 0
         gc.collect()
+        _trim_heap()
     else:
         gc.collect(1)
+
+
+_CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def forget_custom_gradients() -> int:
+    """Remove the gradient functions that `tf.custom_gradient` registered while tracing.
+
+    Every op wrapped in `tf.custom_gradient` that is traced into a graph registers a
+    gradient function under a new name (`CustomGradient-<n>`) in TensorFlow's global
+    gradient registry, and nothing ever removes it. That function's closure holds the
+    traced graph (`FuncGraph`), so every model a worker child traced stayed in memory:
+    2-4 MB per new model for a small one, the growth of tensorflow/tensorflow#61791.
+    The registry is read only while a gradient is being built, which for a traced
+    function happens during its tracing; between two jobs no tracing is in progress, so
+    the functions already traced (warm models included) never read these entries
+    again, and a later retrace registers new ones.
+
+    Returns:
+        How many entries were removed.
+    """
+    from tensorflow.python.framework import ops as tf_ops
+
+    entries = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(entries, dict):  # another TensorFlow layout: leave it alone
+        return 0
+    names = [name for name in entries if str(name).startswith(_CUSTOM_GRADIENT_PREFIX)]
+    for name in names:
+        del entries[name]
+    return len(names)
+
+
+def _trim_heap() -> None:
+    """Return freed memory at the top of glibc's heaps to the system (a no-op elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def set_seed(seed: int) -> None:
@@ -142,6 +192,54 @@ def ensure_built(model: Any, x: Any) -> None:
     if model.built or not isinstance(x, np.ndarray):
         return
     model.build((None, *x.shape[1:]))
+
+
+def twin_scope() -> contextlib.AbstractContextManager[Any]:
+    """Where to build a model whose state another (warm) model takes over: on the CPU,
+    so that its variables never double the model's footprint on a GPU."""
+    import tensorflow as tf
+
+    scope: contextlib.AbstractContextManager[Any] = tf.device("/CPU:0")
+    return scope
+
+
+def adopt_state(target: Any, source: Any) -> bool:
+    """Give `target`, a warm model built from the same spec and compile config (and
+    already traced), the whole state of `source`, just built and compiled: its weights,
+    its random generators' seeds and its optimizer's initial variables; `target`'s
+    metrics are reset. `target` then trains and predicts exactly as `source` would, with
+    the functions it has already traced.
+
+    Returns:
+        False, changing nothing, when their variables do not match one for one (a model
+        without an input shape built for data of another shape).
+    """
+    pairs = _matching(target.variables, source.variables)
+    if pairs is None:
+        return False
+    target_opt, source_opt = getattr(target, "optimizer", None), getattr(source, "optimizer", None)
+    if target_opt is not None and target_opt.built:
+        if source_opt is None:
+            return False
+        if not source_opt.built:
+            source_opt.build(source.trainable_variables)
+        optimizer_pairs = _matching(target_opt.variables, source_opt.variables)
+        if optimizer_pairs is None:
+            return False
+        pairs += optimizer_pairs
+    for mine, theirs in pairs:
+        mine.assign(theirs.value)
+    target.reset_metrics()
+    return True
+
+
+def _matching(mine: list[Any], theirs: list[Any]) -> list[tuple[Any, Any]] | None:
+    if len(mine) != len(theirs):
+        return None
+    pairs = list(zip(mine, theirs, strict=True))
+    if any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs):
+        return None
+    return pairs
 
 
 def load_weights_file(model: Any, data: bytes) -> None:

@@ -61,8 +61,14 @@ class Settings(BaseSettings):
     """Replace a worker child after the job during which its resident memory passed this
     many MB (0: only `max_jobs_per_child` applies)."""
     model_cache: bool = True
-    """Keep the last model built in each worker child for the next job on the same
-    model (no rebuild, compile or retrace); seeded jobs always build afresh."""
+    """Keep the models of a worker child's last jobs for the next jobs on the same model
+    (no rebuild, compile or retrace), and let a new model with the same architecture and
+    compile config (same owner) take one over; seeded jobs always build afresh."""
+    model_cache_size: int = Field(default=8, ge=1)
+    """Models a worker child keeps warm at most (least recently used out first)."""
+    model_cache_mb: int = Field(default=2048, ge=0)
+    """MB of variables (weights and optimizer state) a worker child keeps warm at most,
+    on the GPU where it has one; the last job's model is kept whatever its size."""
     job_soft_time_limit: int = Field(default=24 * 3600, ge=1)
     job_time_limit: int = Field(default=24 * 3600 + 300, ge=1)
 

@@ -4,10 +4,16 @@ of the user's script, as one Keras process would."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from typing import Any
+
 import numpy as np
 
 import client as keras
 from client import layers
+from tests.conftest import Stack
+from tests.integration.stack import ROOT, python
 
 
 def _linear(units: int = 3) -> keras.Sequential:
@@ -59,3 +65,65 @@ def test_seeded_runs_build_afresh(conn: keras.Connection) -> None:
         histories.append(model.fit(x, y, epochs=2, verbose=0).history)
     assert histories[0] == histories[1]  # ...yet seeded fits repeat exactly
     keras.utils._seed[0] = None  # unseeded from here (tests share the process)
+
+
+
+RERUN_SCRIPT = """
+import json
+import numpy as np
+import client as keras
+from client import layers
+
+rng = np.random.default_rng(8)
+x = rng.normal(size=(64, 7)).astype("float32")
+y = rng.normal(size=(64, 5)).astype("float32")
+model = keras.Sequential([keras.Input((7,)), layers.Dense(5)])
+model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="mse",
+              metrics=["mae"])
+fresh = model.get_weights()  # this run's own random initial weights
+model.set_weights([np.full((7, 5), 0.1, "float32"), np.zeros((5,), "float32")])
+batches = [model.train_on_batch(x[:16], y[:16], return_dict=True) for _ in range(2)]
+history = model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+print(json.dumps({"model": model._remote_id, "history": history.history, "batches": batches,
+                  "fresh": fresh[0].tolist(), "trained": model.get_weights()[0].tolist()}))
+"""
+
+
+def _run_script(stack: Stack) -> dict[str, Any]:
+    env = dict(stack.env, HORN_URL=stack.url, HORN_API_KEY=stack.api_key)
+    done = subprocess.run([python(), "-c", RERUN_SCRIPT], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _model_sources(stack: Stack, model_id: str) -> list[tuple[str, str]]:
+    """(job kind, where its model came from) for each job the worker ran on `model_id`,
+    from its `model_ready` log lines."""
+    sources = []
+    for line in (stack.logs / "worker.log").read_text().splitlines():
+        if line.startswith("{") and f'"model_id": "{model_id}"' in line:
+            record = json.loads(line)
+            if record.get("event") == "model_ready":
+                sources.append((str(record["kind"]), str(record["source"])))
+    assert sources, f"the worker logged nothing about the model {model_id}"
+    return sources
+
+
+def test_the_same_script_run_again_reuses_the_warm_model_exactly(
+        conn: keras.Connection, horn_stack: Stack) -> None:
+    """A second run of a script makes a new model of the same architecture: the worker
+    gives its state to the warm model of the first run (no rebuild, no retrace), which
+    must then train exactly as a model built afresh: the momentum and the metrics of the
+    first run are not carried over, and its initial weights are its own."""
+    first, second = _run_script(horn_stack), _run_script(horn_stack)
+    # Its first job (`get_weights`) takes the first run's model over; only the check of
+    # `set_weights` (an inspect job) builds one.
+    assert _model_sources(horn_stack, second["model"]) == [
+        ("session", "taken_over"), ("inspect", "built"), ("session", "taken_over"),
+        ("fit", "warm")]
+    assert second["batches"] == first["batches"]
+    assert second["history"] == first["history"]
+    np.testing.assert_array_equal(np.array(second["trained"]), np.array(first["trained"]))
+    assert not np.allclose(np.array(second["fresh"]), np.array(first["fresh"]))

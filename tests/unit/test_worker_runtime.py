@@ -80,3 +80,82 @@ def test_clean_logs_is_json_safe() -> None:
                           "big": float("inf"), "text": "x"})
     assert cleaned == {"loss": 0.5, "acc": "nan", "big": "inf"}
     json.dumps(cleaned, allow_nan=False)
+
+
+def _spec_and_compile(dropout: bool = True) -> tuple[dict, dict]:
+    client_model = keras_client.Sequential(
+        [keras_client.Input((6,)), layers.Dense(8, activation="relu"),
+         *([layers.Dropout(0.3)] if dropout else []), layers.Dense(2, activation="softmax")])
+    client_model.compile(optimizer=keras_client.optimizers.Adam(learning_rate=0.01),
+                         loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    spec = json.loads(client_model.to_json())
+    compile_config = spec.pop("compile_config")
+    return spec, compile_config
+
+
+def _built(spec: dict, compile_config: dict, seed: int) -> object:
+    keras.utils.set_random_seed(seed)
+    model = runtime.build_model(spec)
+    runtime.compile_model(model, compile_config)
+    return model
+
+
+def test_a_warm_model_given_a_new_models_state_trains_exactly_like_it() -> None:
+    spec, compile_config = _spec_and_compile()
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(96, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+
+    fresh = _built(spec, compile_config, seed=3)
+    keras.utils.set_random_seed(11)  # the same dropout masks and shuffling both times
+    expected = fresh.fit(x, y, epochs=2, batch_size=32, verbose=0).history  # type: ignore[attr-defined]
+
+    warm = _built(spec, compile_config, seed=5)
+    warm.fit(x, y, epochs=3, verbose=0)  # type: ignore[attr-defined]  # traced, moved on
+    new = _built(spec, compile_config, seed=3)
+    assert runtime.adopt_state(warm, new)
+    keras.utils.set_random_seed(11)
+    history = warm.fit(x, y, epochs=2, batch_size=32, verbose=0).history  # type: ignore[attr-defined]
+    assert history == expected
+    for a, b in zip(warm.get_weights(), fresh.get_weights(), strict=True):  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(a, b)
+    assert int(warm.optimizer.iterations.numpy()) == 6  # type: ignore[attr-defined]
+
+
+def test_state_of_another_shape_is_refused_untouched() -> None:
+    spec = json.loads(keras_client.Sequential([layers.Dense(3)]).to_json())
+    warm, other = runtime.build_model(spec), runtime.build_model(spec)
+    runtime.ensure_built(warm, np.zeros((2, 4), "float32"))
+    runtime.ensure_built(other, np.zeros((2, 5), "float32"))
+    before = warm.get_weights()
+    assert not runtime.adopt_state(warm, other)
+    for a, b in zip(before, warm.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_finished_traces_are_freed_between_jobs() -> None:
+    """Each job's traced functions must be freed once its model is gone; TensorFlow's
+    gradient registry held them for the life of the process."""
+    import gc
+
+    spec, compile_config = _spec_and_compile(dropout=False)
+    x = np.zeros((16, 6), "float32")
+    y = np.zeros((16,), "int64")
+
+    def job() -> None:
+        runtime.reset_session()
+        model = runtime.build_model(spec)
+        runtime.compile_model(model, compile_config)
+        model.fit(x, y, epochs=1, verbose=0)
+        model.predict(x, verbose=0)
+        runtime.collect_garbage()
+
+    def traced_graphs() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o).__name__ == "FuncGraph")
+
+    job()
+    after_one = traced_graphs()
+    for _ in range(4):
+        job()
+    assert traced_graphs() <= after_one

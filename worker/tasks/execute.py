@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +18,13 @@ from server.store import jobs as job_store
 from server.store import models as model_store
 from server.store.blobs import BlobStore, make_blob_store, record_blob
 from server.store.db import transaction
-from worker import checkpoints, model_cache, runtime
+from worker import checkpoints, metrics, model_cache, runtime
 from worker.events import EventSink, LeaseLost, clean_logs, retry_db
 from worker.heartbeat import Heartbeat
 from worker.metrics import epoch_timer
 from worker.progress import ProgressCallback
+
+log = logging.getLogger(__name__)
 
 
 def _load(blobs: BlobStore, ref: Any) -> Any:
@@ -83,25 +87,39 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
             job_store.set_weights_version_in(session, job_id, weights_in)
 
     key = (model_id, compile_id)
+    shape = model_cache.shape_of(owner, spec, compile_config)
     cacheable = (settings.model_cache and kind is not JobKind.INSPECT and resume is None
                  and imported is None and args.get("seed") is None)
-    warm = model_cache.take(key) if cacheable else None
+    cache = model_cache.cache()
+    warm = cache.take(key) if cacheable else None
+    twin: model_cache.Warm | None = None
     if warm is not None and warm.weights_version != weights_in and not (
             compile_id is not None and compile_id == weights_compile_id):
-        warm = None  # weights without this compile's optimizer state: start afresh
+        # Weights without this compile's optimizer state: the model starts afresh (in
+        # the warm one, given a new model's state, as for another model's below).
+        twin, warm = warm, None
     blobs = make_blob_store(settings)
     arrays = {name: _load(blobs, ref) for name, ref in data.items()}
+    source = "warm"
     if warm is not None:
         model = warm.model
     else:
-        runtime.reset_session()
-        if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
-            runtime.set_seed(int(args["seed"]))
-        with runtime.strategy_scope():  # all GPUs (HORN_DISTRIBUTE), mixed precision
-            model = runtime.build_model(spec)
-            runtime.ensure_built(model, arrays.get("x"))
-            if compile_config:
-                runtime.compile_model(model, compile_config)
+        # A warm model of the same architecture takes this new model's state over.
+        if settings.distribute == "mirrored":
+            twin = None
+        elif twin is None and cacheable:
+            twin = cache.take_shape(shape)
+        model = _build(spec, compile_config, args, arrays.get("x"), twin is not None)
+        source = "built"
+        if twin is not None:
+            if runtime.adopt_state(twin.model, model):
+                model, source = twin.model, "taken_over"
+            else:  # built for data of another shape: build this one where it runs
+                model = _build(spec, compile_config, args, arrays.get("x"), False)
+    log.info("job %s: model %s %s (%s)", job_id, model_id, _SOURCES[source], kind.value,
+             extra={"event": "model_ready", "job_id": job_id, "model_id": model_id,
+                    "kind": kind.value, "source": source, "warm_models": len(cache)})
+    metrics.model_ready(source)
     prior: dict[str, Any] = {"history": {}, "epoch": []}
     has_weights = weights_data is not None
     if resume is not None:
@@ -118,18 +136,37 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         _save_weights(engine, sink, model, model_id, job_id, compile_id)
         has_weights = True  # the imported weights are now the model's first version
     progress = ProgressCallback(sink, settings.progress_interval, heartbeat, attempt, prior)
-    try:
-        outcome = _run_kind(engine, settings, job_id, sink, heartbeat, kind, model, args,
-                            arrays, progress, blobs, has_weights, queue, owner, time_limit,
-                            model_id, compile_id)
-    except BaseException:
-        model_cache.drop()
-        raise
+    # A job that raises keeps nothing: the model in hand may be half-trained.
+    outcome = _run_kind(engine, settings, job_id, sink, heartbeat, kind, model, args, arrays,
+                        progress, blobs, has_weights, queue, owner, time_limit, model_id,
+                        compile_id)
     if cacheable and outcome.status is JobStatus.SUCCEEDED:
-        model_cache.keep(key, model, outcome.weights_version or weights_in)
-    else:
-        model_cache.drop()
+        cache.keep(key, shape, model, outcome.weights_version or weights_in)
     return outcome
+
+
+_SOURCES = {"warm": "was warm in this worker child",
+            "taken_over": "took over a warm model of the same architecture",
+            "built": "built from its spec"}
+
+
+def _build(spec: dict[str, Any], compile_config: dict[str, Any] | None, args: dict[str, Any],
+           x: Any, as_twin: bool) -> Any:
+    """A new model from its spec, compiled: in the job's strategy scope, or on the CPU
+    when only its state is wanted (a warm model takes it over)."""
+    runtime.reset_session()
+    if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
+        runtime.set_seed(int(args["seed"]))
+    # All GPUs (HORN_DISTRIBUTE) and mixed precision; a twin only needs the policy.
+    scope = runtime.twin_scope() if as_twin else contextlib.nullcontext()
+    with runtime.strategy_scope(), scope:
+        model = runtime.build_model(spec)
+        runtime.ensure_built(model, x)
+        if compile_config:
+            runtime.compile_model(model, compile_config)
+            if as_twin and model.built and model.optimizer is not None:
+                model.optimizer.build(model.trainable_variables)  # its initial state
+    return model
 
 
 def _run_kind(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
@@ -146,14 +183,16 @@ def _run_kind(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
         from worker.session import serve
         from worker.tasks.run_job import describe_error
 
+        initial = None
         if not has_weights:  # keep the initial weights, as one Keras process would
-            _save_weights(engine, sink, model, model_id, job_id, compile_id)
+            initial = _save_weights(engine, sink, model, model_id, job_id, compile_id)
         calls, written = serve(
             engine, job_id, queue, model, heartbeat, args,
             lambda: _save_weights(engine, sink, model, model_id, job_id, compile_id),
             describe_error, settings.resolved_broker_url())
         _check_lease(heartbeat)
-        return Outcome(JobStatus.SUCCEEDED, {"calls": calls}, written)
+        return Outcome(JobStatus.SUCCEEDED, {"calls": calls},
+                       written if written is not None else initial)
     if kind is JobKind.FIT:
         result = _fit(model, args, arrays, progress,
                       lambda data: _store_output(blobs, engine, owner, data))
