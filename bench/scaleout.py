@@ -9,6 +9,7 @@ second phase.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any
@@ -24,6 +25,13 @@ RATIO_TARGET = 1.8
 
 def _phase(work: list[Any], x: Any, jobs: int) -> float:
     """Run `jobs` predictions spread over one thread per model; jobs per second."""
+    return _measured(work, x, jobs, None)[0]
+
+
+def _measured(work: list[Any], x: Any, jobs: int, stack: Any
+              ) -> tuple[float, dict[str, float]]:
+    """`_phase`, and the cores each part of the stack kept busy meanwhile (CPU seconds
+    per second of the phase; empty without `stack`)."""
     taken = itertools.count()
     failures: list[BaseException] = []
 
@@ -35,15 +43,23 @@ def _phase(work: list[Any], x: Any, jobs: int) -> float:
             failures.append(exc)
 
     threads = [threading.Thread(target=loop, args=(m,)) for m in work]
+    cpu_before = stack.cpu_by_part() if stack is not None else {}
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
+    cpu_after = stack.cpu_by_part() if stack is not None else {}
     if failures:
         raise failures[0]
-    return jobs / seconds
+    return jobs / seconds, {part: (cpu_after[part] - cpu_before[part]) / seconds
+                            for part in cpu_after}
+
+
+def _cores(busy: dict[str, float]) -> str:
+    return ", ".join(f"{part} {value:.2f}" for part, value in busy.items()) + \
+        f"; total {sum(busy.values()):.2f} of {os.cpu_count()}"
 
 
 def run(ctx: Context) -> list[Row]:
@@ -58,11 +74,11 @@ def run(ctx: Context) -> list[Row]:
         model._connection = client.Connection(ctx.stack.url, api_key=key)
         model.predict(x, verbose=0)
         work.append(model)
-    one = _phase(work, x, sizes.scaleout_jobs)
+    one, busy_one = _measured(work, x, sizes.scaleout_jobs, ctx.stack)
     second = ctx.stack.start_worker()
     try:
         _phase(work, x, 2 * len(work))  # both workers warm
-        two = _phase(work, x, sizes.scaleout_jobs)
+        two, busy_two = _measured(work, x, sizes.scaleout_jobs, ctx.stack)
     finally:
         ctx.stack.stop_worker(second)
         for model in work:
@@ -71,8 +87,10 @@ def run(ctx: Context) -> list[Row]:
     return [
         Row(NAME, f"{sizes.scaleout_jobs} tiny predict jobs, 1 worker", f"{one:.1f} jobs/s",
             values={"jobs_per_s": one}),
+        Row(NAME, "  cores busy, 1 worker", _cores(busy_one), values={"cores": busy_one}),
         Row(NAME, f"{sizes.scaleout_jobs} tiny predict jobs, 2 workers", f"{two:.1f} jobs/s",
             values={"jobs_per_s": two}),
+        Row(NAME, "  cores busy, 2 workers", _cores(busy_two), values={"cores": busy_two}),
         Row(NAME, "  throughput ratio 2 workers / 1", f"{ratio:.2f}", "",
             f"close to 2 (>= {RATIO_TARGET})", ratio >= RATIO_TARGET, {"ratio": ratio}),
     ]

@@ -50,6 +50,38 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def descendants(pid: int) -> list[int]:
+    """Process `pid` and all its descendants (from /proc)."""
+    found = [pid]
+    for child in child_pids(pid):
+        found += descendants(child)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) used by process `pid` and by its children that
+    have exited; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the name: state is field 3, so utime..cstime (fields 14-17) are [11:15].
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(*names: str) -> list[int]:
+    """Every process whose command name is one of `names` (PostgreSQL, Redis)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 class BenchStack:
     """A server and its workers, started by `start()` and removed by `stop()`.
 
@@ -152,6 +184,23 @@ class BenchStack:
         if len(children) != 1:
             raise RuntimeError(f"worker {proc.pid} has children {children}, expected one")
         return children[0]
+
+    def cpu_by_part(self) -> dict[str, float]:
+        """CPU seconds used so far by each part of the machine's work: the server's
+        processes, the workers' (parents and children), PostgreSQL, Redis and this
+        process (the benchmark's clients). Differences of two readings say where a
+        phase's CPU went."""
+        def total(pids: list[int]) -> float:
+            return sum(cpu_seconds(pid) for pid in pids)
+
+        times = os.times()
+        return {
+            "server": total(descendants(self.server.pid)) if self.server else 0.0,
+            "workers": total([p for w in self.workers for p in descendants(w.pid)]),
+            "postgres": total(pids_named("postgres")),
+            "redis": total(pids_named("redis-server")),
+            "clients": times.user + times.system,
+        }
 
     # --- accounts and clients --------------------------------------------------
     def create_keys(self, user: str, n: int, admin: bool = False) -> list[str]:

@@ -95,7 +95,9 @@ def test_local_callback_stop_training_stops_the_job(conn: keras.Connection) -> N
             if epoch == 1:
                 self.model.stop_training = True
 
-    x, y = _data(2048)
+    # Epochs long enough (512 steps) for the request to reach the worker within one:
+    # the event, the request and the worker's next look at the flag (every 0.2 s).
+    x, y = _data(8192)
     history = _model().fit(x, y, epochs=50, batch_size=16, verbose=0,
                            callbacks=[StopEarly()])
     # The job stops after the epoch it is in when the request arrives (at most one
