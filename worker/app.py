@@ -62,6 +62,7 @@ def _warm_child(**_: object) -> None:
     from worker import runtime
 
     runtime.warm_up()
+    runtime.freeze_startup_objects()
 
 
 @signals.celeryd_init.connect

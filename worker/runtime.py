@@ -53,6 +53,18 @@ def warm_up() -> None:
                     "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
 
 
+def freeze_startup_objects() -> None:
+    """Keep what importing TensorFlow and Keras made (~320,000 objects, alive as long as
+    the child) out of the garbage collector's sight (`gc.freeze`). A full collection
+    then takes ~1 ms instead of ~170 ms on a 2-core VM: those that `collect_garbage`
+    runs after jobs, and those Python starts on its own while Keras allocates during a
+    job. Called once, after `warm_up`: models built later stay collectable."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _apply_precision_policy() -> None:
     """Keras's global dtype policy from `HORN_MIXED_PRECISION` (`clear_session` resets
     it, so it is applied again for every job by `strategy_scope`)."""
