@@ -10,12 +10,10 @@ or `predict` in one Keras process would.
 
 A job on a *new* model with the same architecture and compile config as a warm one of
 the same owner (the same script run again, a new model per run) takes that warm model
-over: the new model is built and compiled as usual, its whole state (weights, random
+over: the new model is built and compiled on the CPU, its whole state (weights, random
 seed states, fresh optimizer variables) is copied into the warm one, whose traced
-functions are then reused. Besides the tracing time, this is what keeps a child's
-memory flat: TensorFlow keeps a few megabytes of every traced function for the life of
-the process (tensorflow/tensorflow#61791), so a child that traced a new copy of the
-same model for every job grew without bound.
+functions are then reused: the second run of a script skips the tracing, as the second
+`fit` in one process would.
 
 Seeded jobs never use the cache: `set_random_seed` promises the same results as a fresh
 process, which a model whose random generators have moved on would not give.

@@ -147,7 +147,8 @@ def forget_custom_gradients() -> int:
     gradient function under a new name (`CustomGradient-<n>`) in TensorFlow's global
     gradient registry, and nothing ever removes it. That function's closure holds the
     traced graph (`FuncGraph`), so every model a worker child traced stayed in memory:
-    2-4 MB per new model for a small one, the growth of tensorflow/tensorflow#61791.
+    2-4 MB per new model for a small one (tensorflow/tensorflow#27492 and #97697; the
+    same purge is proposed for Keras's `clear_session` in keras-team/tf-keras#898).
     The registry is read only while a gradient is being built, which for a traced
     function happens during its tracing; between two jobs no tracing is in progress, so
     the functions already traced (warm models included) never read these entries
