@@ -128,9 +128,10 @@ class EventSink:
                 self._checkpoint = (attempt, epoch, history, blob)
         self._write(write, force=True)
 
-    def heartbeat(self) -> tuple[bool, bool] | None:
+    def heartbeat(self) -> tuple[bool, bool, bool] | None:
         """Renew the lease (flushing waiting writes); returns (still ours, cancel
-        requested), or None when the database cannot be reached."""
+        requested, stop after this epoch requested), or None when the database cannot
+        be reached."""
         if not self.flush():
             return None
         try:

@@ -68,6 +68,7 @@ class Heartbeat:
                     if state is not None:
                         last_renewal = now
                         self.cancel_requested = self.cancel_requested or state[1]
+                        self.stop_requested = self.stop_requested or state[2]
                 else:
                     cancel, stop = self.sink.control_flags()
                     self.cancel_requested = self.cancel_requested or cancel

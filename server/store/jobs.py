@@ -208,15 +208,17 @@ def request_stop(session: Session, job_id: str) -> bool:
     return done.rowcount == 1  # type: ignore[attr-defined]
 
 
-def job_control(session: Session, job_id: str, worker: str) -> tuple[bool, bool]:
-    """What a worker's heartbeat needs: (still ours, cancel requested)."""
+def job_control(session: Session, job_id: str, worker: str) -> tuple[bool, bool, bool]:
+    """What a worker's heartbeat needs: (still ours, cancel requested, stop after this
+    epoch requested)."""
     row = session.execute(
-        select(JobRow.worker, JobRow.status, JobRow.cancel_requested).where(JobRow.id == job_id)
+        select(JobRow.worker, JobRow.status, JobRow.cancel_requested, JobRow.stop_requested)
+        .where(JobRow.id == job_id)
     ).first()
     if row is None:
-        return False, True
+        return False, True, False
     ours = row.worker == worker and row.status == JobStatus.RUNNING.value
-    return ours, bool(row.cancel_requested)
+    return ours, bool(row.cancel_requested), bool(row.stop_requested)
 
 
 def expired_leases(session: Session, now: datetime, limit: int = 100) -> Sequence[JobRow]:
