@@ -33,15 +33,6 @@ REDIS_URL = os.environ.get("HORN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 USER = "bench"
 
 
-def child_pids(pid: int) -> list[int]:
-    """The direct children of process `pid` (from /proc)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
 def rss_bytes(pid: int) -> int:
     """Resident memory of process `pid` (VmRSS from /proc), in bytes."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -53,7 +44,7 @@ def rss_bytes(pid: int) -> int:
 def descendants(pid: int) -> list[int]:
     """Process `pid` and all its descendants (from /proc)."""
     found = [pid]
-    for child in child_pids(pid):
+    for child in procs.child_pids(pid):
         found += descendants(child)
     return found
 
@@ -180,7 +171,7 @@ class BenchStack:
     def worker_child(self, proc: subprocess.Popen[bytes] | None = None) -> int:
         """The pid of the (one) prefork child of a worker (the first by default)."""
         proc = proc or self.workers[0]
-        children = child_pids(proc.pid)
+        children = procs.child_pids(proc.pid)
         if len(children) != 1:
             raise RuntimeError(f"worker {proc.pid} has children {children}, expected one")
         return children[0]

@@ -101,10 +101,6 @@ class ModelCache:
             _, evicted = self._warm.popitem(last=False)
             total -= evicted.nbytes
 
-    def clear(self) -> None:
-        """Forget every warm model."""
-        self._warm.clear()
-
 
 _cache: ModelCache | None = None
 

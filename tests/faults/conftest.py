@@ -22,15 +22,6 @@ from tests.faults.services import PrivatePostgres, PrivateRedis
 from tests.integration import stack
 
 
-def children(pid: int) -> list[int]:
-    """The direct child processes of `pid`."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
 class FaultStack:
     """Server, workers and their services, with the levers the faults pull."""
 
@@ -85,7 +76,7 @@ class FaultStack:
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
         """SIGKILL a whole worker: its parent and its children."""
-        pids = [proc.pid, *children(proc.pid)]
+        pids = [proc.pid, *stack.child_pids(proc.pid)]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -57,6 +57,15 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
             proc.wait()
 
 
+def child_pids(pid: int) -> list[int]:
+    """The direct child processes of `pid` (from /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
 def spawn(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a process in the repo root, its output in `log`."""
     handle = open(log, "wb")  # noqa: SIM115 - lives as long as the process

@@ -87,9 +87,9 @@ def run(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
             job_store.set_weights_version_in(session, job_id, weights_in)
 
     key = (model_id, compile_id)
-    shape = model_cache.shape_of(owner, spec, compile_config)
     cacheable = (settings.model_cache and kind is not JobKind.INSPECT and resume is None
                  and imported is None and args.get("seed") is None)
+    shape = model_cache.shape_of(owner, spec, compile_config) if cacheable else ""
     cache = model_cache.cache()
     warm = cache.take(key) if cacheable else None
     twin: model_cache.Warm | None = None
