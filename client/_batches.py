@@ -14,11 +14,16 @@ import contextlib
 import io
 import json
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from client import _data, errors
+from client._stream import MAX_MESSAGE_BYTES, CallStream, Closed
+
+STREAM_OPS = frozenset({"train", "test", "predict"})
+"""The calls that go over the session's websocket (the rest go by POST)."""
 
 if TYPE_CHECKING:
     from client.models import Model
@@ -60,22 +65,41 @@ def _unpack_outputs(structure: Any, blob: bytes) -> Any:
     return build(structure)
 
 
-def _session(model: Model) -> str:
-    state = model.__dict__.get("_horn_session")
+@dataclass
+class _Session:
+    """The model's open session: its job, what the model was when it opened (a
+    changed model or compile opens a new one) and its websocket, if one opened."""
+
+    job_id: str
+    spec_key: str
+    stream: CallStream | None = None
+    stream_tried: bool = False
+
+
+def _session(model: Model) -> _Session:
+    state: _Session | None = model.__dict__.get("_horn_session")
     spec_key = json.dumps([model._spec(), model._compile_id], sort_keys=True)
-    if state is not None and state[1] == spec_key:
-        return str(state[0])
+    if state is not None and state.spec_key == spec_key:
+        return state
     close(model)
     from client._training import _submit
 
-    job_id = _submit(model, "session", {}, {}, {})
-    model.__dict__["_horn_session"] = (job_id, spec_key)
+    state = _Session(_submit(model, "session", {}, {}, {}), spec_key)
+    model.__dict__["_horn_session"] = state
     _open.add(model)
-    return job_id
+    return state
 
 
-def call(model: Model, op: str, arrays: dict[str, Any], args: dict[str, Any]) -> Any:
-    """Run one manual-batch call on the model's session; returns Keras's value."""
+def _forget(model: Model) -> None:
+    """Drop the model's session (it ended on the server) and its websocket."""
+    state: _Session | None = model.__dict__.pop("_horn_session", None)
+    if state is not None and state.stream is not None:
+        state.stream.close()
+
+
+def call(model: Model, op: str, arrays: dict[str, Any], args: dict[str, Any]
+         ) -> dict[str, Any]:
+    """Run one manual-batch call on the model's session; returns its answer."""
     return _send(model, op, _pack(arrays), args)
 
 
@@ -87,48 +111,76 @@ def file_call(model: Model, op: str, data: bytes = b"") -> dict[str, Any]:
 
 def _send(model: Model, op: str, payload: bytes, args: dict[str, Any]) -> dict[str, Any]:
     """Send one call to the model's session, opening a new session once if the last
-    one ended (idle) before answering."""
+    one ended (idle) before answering. Returns the answer, with the bytes it carries
+    (outputs or a file) under `payload`."""
     for attempt in (1, 2):
-        job_id = _session(model)
+        state = _session(model)
         try:
-            answer: dict[str, Any] = model._conn().request(
-                "POST", f"/v1/jobs/{job_id}/calls", params={"op": op}, content=payload,
-                headers={"Content-Type": "application/octet-stream",
-                         "X-Horn-Args": json.dumps(args)}).json()
+            answer = _exchange(model, state, op, payload, args)
         except errors.Conflict:  # the session ended (idle): open a new one
-            model.__dict__.pop("_horn_session", None)
+            _forget(model)
             if attempt == 2:
                 raise
             continue
         if answer["status"] == "failed":
             error = answer.get("error") or {}
             if "session ended" in str(error.get("message", "")) and attempt == 1:
-                model.__dict__.pop("_horn_session", None)
+                _forget(model)
                 continue
-            raise errors.job_failed(job_id, error)
+            raise errors.job_failed(state.job_id, error)
         return answer
     raise errors.HornError("unreachable")  # pragma: no cover
 
 
+def _exchange(model: Model, state: _Session, op: str, payload: bytes,
+              args: dict[str, Any]) -> dict[str, Any]:
+    """One call over the session's websocket where it can go there, else by POST."""
+    conn = model._conn()
+    if op in STREAM_OPS and len(payload) <= MAX_MESSAGE_BYTES:
+        if state.stream is None and not state.stream_tried:
+            state.stream_tried = True
+            state.stream = CallStream.open(conn, state.job_id)
+        if state.stream is not None:
+            conn.stats.requests += 1
+            try:
+                header, output = state.stream.call(op, args, payload)
+            except Closed:  # e.g. the server restarted between two calls
+                state.stream.close()
+                state.stream = CallStream.open(conn, state.job_id)
+            else:
+                return {**header, "payload": output}
+    response = conn.request(
+        "POST", f"/v1/jobs/{state.job_id}/calls", params={"op": op}, content=payload,
+        headers={"Content-Type": "application/octet-stream", "X-Horn-Args": json.dumps(args)})
+    answer: dict[str, Any] = response.json()
+    encoded = answer.pop("npz", None)
+    answer["payload"] = base64.b64decode(encoded) if encoded else b""
+    return answer
+
+
 def close(model: Model) -> None:
     """Close the model's session (the worker writes the weights back first)."""
-    state = model.__dict__.pop("_horn_session", None)
+    state: _Session | None = model.__dict__.pop("_horn_session", None)
     _open.discard(model)
     if state is None:
         return
+    if state.stream is not None:
+        state.stream.close()
     with contextlib.suppress(errors.Conflict):  # already ended: weights written then
-        model._conn().request("POST", f"/v1/jobs/{state[0]}/calls", params={"op": "close"},
-                              content=b"", headers={"Content-Type": "application/octet-stream"})
+        model._conn().request("POST", f"/v1/jobs/{state.job_id}/calls",
+                              params={"op": "close"}, content=b"",
+                              headers={"Content-Type": "application/octet-stream"})
 
 
 def file_bytes(answer: dict[str, Any]) -> bytes:
     """The file an `export`/`save_weights` answer carries."""
-    return base64.b64decode(answer["npz"])
+    data: bytes = answer["payload"]
+    return data
 
 
 def outputs(answer: dict[str, Any]) -> Any:
     """The predictions of a `predict` answer."""
-    return _unpack_outputs(answer["outputs"], base64.b64decode(answer["npz"]))
+    return _unpack_outputs(answer["outputs"], answer["payload"])
 
 
 @atexit.register

@@ -87,6 +87,18 @@ class Connection:
     def __repr__(self) -> str:
         return f"<horn Connection {self.url}>"
 
+    def headers(self) -> dict[str, str]:
+        """The headers every request carries (the API key, the user agent)."""
+        return dict(self._client.headers)
+
+    def connect_timeout(self) -> float:
+        """Seconds to wait for a connection."""
+        return float(self._client.timeout.connect or 30.0)
+
+    def read_timeout(self) -> float:
+        """Seconds to wait for an answer (at least the server's 300 s for a call)."""
+        return float(self._client.timeout.read or 300.0)
+
     # --- requests --------------------------------------------------------------
     def request(self, method: str, path: str, *, json_body: Any = None,
                 content: bytes | Iterable[bytes] | None = None,

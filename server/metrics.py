@@ -4,6 +4,8 @@
   `horn_http_request_duration_seconds{method,route}` (time to the response's headers;
   a server-sent event stream counts until its first byte), labelled by the route's
   template (`/v1/jobs/{job_id}`), never by the raw path.
+- `horn_session_stream_calls_total{op}`: manual-batch calls answered over sessions'
+  websockets (which the request counters do not see).
 - `horn_jobs{status}`: jobs by state, read from the database at each scrape.
 - `horn_queue_depth{queue}`: messages waiting in the broker (the length of the Redis
   list of each Celery queue; for the file-system broker, its message files).
@@ -55,6 +57,9 @@ class _HttpMetrics:
                                  "Seconds from a request's arrival to its response headers.",
                                  ["method", "route"], buckets=LATENCY_BUCKETS,
                                  registry=registry)
+        self.stream_calls = Counter("horn_session_stream_calls",
+                                    "Manual-batch calls answered over a session's websocket.",
+                                    ["op"], registry=registry)
 
 
 class MetricsMiddleware:
@@ -193,6 +198,7 @@ def install_metrics(app: FastAPI) -> None:
     http = _HttpMetrics(registry)
     registry.register(StateCollector(app.state.settings, app.state.engine))
     app.state.metrics_registry = registry
+    app.state.http_metrics = http
     app.add_middleware(MetricsMiddleware, metrics=http)
 
     def metrics(request: Request) -> Response:

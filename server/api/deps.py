@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from server import relay
 from server.api.routing import releasing_sessions
@@ -61,7 +62,7 @@ async def get_blob_store(request: Request) -> BlobStore:
     return store
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     """The token of an `Authorization: Bearer <token>` header, if any."""
     header = request.headers.get("authorization")
     if not header:
@@ -89,7 +90,7 @@ async def get_current_user(request: Request,
     return _admit(request, token, await reads.key_owner(token))
 
 
-def _known_caller(request: Request) -> UserContext | None:
+def _known_caller(request: HTTPConnection) -> UserContext | None:
     """The caller without a lookup: the local user without authentication, or the one
     this request already authenticated."""
     settings: Settings = request.app.state.settings
@@ -99,7 +100,7 @@ def _known_caller(request: Request) -> UserContext | None:
     return cached
 
 
-def authenticate_request(request: Request, session: Session) -> UserContext:
+def authenticate_request(request: HTTPConnection, session: Session) -> UserContext:
     """The caller.
 
     With `HORN_AUTH=none` everything belongs to the local user. With `HORN_AUTH=keys`
@@ -121,7 +122,7 @@ def authenticate_request(request: Request, session: Session) -> UserContext:
     return _admit(request, token, owner)
 
 
-def _required_token(request: Request) -> str:
+def _required_token(request: HTTPConnection) -> str:
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(
@@ -131,7 +132,7 @@ def _required_token(request: Request) -> str:
     return token
 
 
-def _admit(request: Request, token: str, owner: KeyOwner | None) -> UserContext:
+def _admit(request: HTTPConnection, token: str, owner: KeyOwner | None) -> UserContext:
     """The caller for a looked-up key: refused when the key is not live, held to the
     key's rate limit, and remembered for the rest of the request."""
     if owner is None:
@@ -147,13 +148,38 @@ def _admit(request: Request, token: str, owner: KeyOwner | None) -> UserContext:
     return context
 
 
-async def read_job(request: Request, session: Session, job_id: str, owner: str
+async def authenticate_connection(connection: HTTPConnection) -> UserContext:
+    """`get_current_user` for a connection that outlives a request (a websocket): looks
+    the key up again on every call, whatever this connection found before."""
+    connection.state.horn_user = None
+    if connection.app.state.settings.auth == "none":
+        return LOCAL
+    reads: LoopReads | None = getattr(connection.app.state, "loop_reads", None)
+    if reads is not None:
+        token = _required_token(connection)
+        return _admit(connection, token, await reads.key_owner(token))
+
+    def lookup() -> UserContext:
+        with session_factory(connection.app.state.engine)() as session:
+            return authenticate_request(connection, session)
+
+    return await run_in_threadpool(lookup)
+
+
+async def read_job(request: HTTPConnection, session: Session | None, job_id: str, owner: str
                    ) -> JobRow | None:
     """`jobs.get_job` for an `async def` route: on the event loop on PostgreSQL
-    (`server.store.loopreads`), otherwise through the session in the thread pool."""
+    (`server.store.loopreads`), otherwise through `session` (a new one when None) in
+    the thread pool."""
     reads: LoopReads | None = request.app.state.loop_reads
     if reads is not None:
         return await reads.job(job_id, owner)
+    if session is None:
+        def get() -> JobRow | None:
+            with session_factory(request.app.state.engine)() as own:
+                return job_store.get_job(own, job_id, owner)
+
+        return await run_in_threadpool(get)
     found: JobRow | None = await run_in_threadpool(
         releasing_sessions(job_store.get_job), session, job_id, owner)
     return found
@@ -172,7 +198,7 @@ async def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]
     return user
 
 
-def relay_client(request: Request) -> Any:
+def relay_client(request: HTTPConnection) -> Any:
     """The app's Redis client (manual-batch relay, event wake-ups), or None without a
     Redis broker. One client per event loop (a client is bound to the loop it runs on)."""
     import asyncio

@@ -1,13 +1,22 @@
 """Manual batches: `train_on_batch`, `test_on_batch`, `predict_on_batch` through a
-session on one warm worker, with Keras's return values."""
+session on one warm worker, with Keras's return values; a loop's calls over the
+session's websocket, checked as a POST's are."""
 
 from __future__ import annotations
 
+import io
+import json
+import struct
+import time
+from typing import Any
+
+import httpx
 import numpy as np
 import pytest
 
 import client as keras
 from client import errors, layers
+from tests.conftest import Stack
 
 
 def _model() -> keras.Sequential:
@@ -55,3 +64,105 @@ def test_batch_errors_are_keras_errors(conn: keras.Connection) -> None:
     with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model\."):
         uncompiled.train_on_batch(np.zeros((4, 6)), np.zeros(4))
     assert uncompiled.predict_on_batch(np.zeros((4, 6), "float32")).shape == (4, 1)
+
+
+def _samples(url: str, name: str, label: str) -> float:
+    """The value of one sample of the server's `/metrics` (0 when absent)."""
+    text = httpx.get(f"{url}/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and label in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_loop_of_calls_goes_over_the_session_websocket(conn: keras.Connection,
+                                                         horn_stack: Stack) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = _model()
+    model.train_on_batch(x[:32], y[:32])  # opens the session
+    posts = 'route="/v1/jobs/{job_id}/calls"'
+    trains = _samples(horn_stack.url, "horn_session_stream_calls_total", 'op="train"')
+    predicts = _samples(horn_stack.url, "horn_session_stream_calls_total", 'op="predict"')
+    posted = _samples(horn_stack.url, "horn_http_requests_total", posts)
+    losses = [model.train_on_batch(x, y) for _ in range(10)]
+    assert model.predict_on_batch(x).shape == (64, 2)
+    assert losses[-1][0] < losses[0][0]
+    assert _samples(horn_stack.url, "horn_session_stream_calls_total",
+                    'op="train"') == trains + 10
+    assert _samples(horn_stack.url, "horn_session_stream_calls_total",
+                    'op="predict"') == predicts + 1
+    assert _samples(horn_stack.url, "horn_http_requests_total", posts) == posted
+    # A batch too large for one websocket message goes by POST, with the same answer.
+    big_x = np.repeat(x, 6000, axis=0)  # 384,000 x 6 float32: 9.2 MB
+    big_y = np.repeat(y, 6000)
+    logs = model.test_on_batch(big_x, big_y, return_dict=True)
+    assert logs["loss"] == pytest.approx(model.test_on_batch(x, y, return_dict=True)["loss"],
+                                         rel=1e-4)
+    assert _samples(horn_stack.url, "horn_http_requests_total", posts) == posted + 1
+
+
+def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
+                                                         horn_stack: Stack) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    model = _model()
+    x = np.zeros((4, 6), "float32")
+    model.predict_on_batch(x)
+    job_id = model.__dict__["_horn_session"].job_id
+    url = horn_stack.url.replace("http", "ws", 1) + f"/v1/jobs/{job_id}/calls/stream"
+    # Someone else's key, or none: the handshake is refused.
+    other = horn_stack.create_key("mallory")
+    for headers in ({"Authorization": f"Bearer {other}"}, {}):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, additional_headers=headers)
+        assert refused.value.response.status_code == 403
+    owner = {"Authorization": f"Bearer {horn_stack.api_key}"}
+
+    def exchange(socket: Any, message: bytes | str) -> dict[str, Any]:
+        socket.send(message)
+        answer = socket.recv(timeout=30)
+        (size,) = struct.unpack(">I", answer[:4])
+        header: dict[str, Any] = json.loads(answer[4:4 + size])
+        return header
+
+    bad_messages: list[tuple[bytes | str, str]] = [
+        (b"\x00\x00", "Expected a frame"),
+        ("text", "Expected binary frames"),
+        (_frame({"op": "close"}), "Expected `op` to be one of"),
+        (_frame({"op": "train", "args": []}), "Expected `args` to be a JSON object"),
+        (_frame({"op": "train"}, b"not a zip"), "Expected the batch as an `.npz`")]
+    with connect(url, additional_headers=owner) as socket:
+        for message, expected in bad_messages:
+            header = exchange(socket, message)
+            assert header["status"] == "error" and header["http_status"] == 400, header
+            assert expected in header["error"]["message"]
+        # After refusals the same socket still answers a good call.
+        buffer = io.BytesIO()
+        np.savez(buffer, x=x)
+        header = exchange(socket, _frame({"op": "predict"}, buffer.getvalue()))
+        assert header["status"] == "done" and header["outputs"] == "out"
+
+
+def test_a_revoked_key_stops_an_open_session_websocket(conn: keras.Connection,
+                                                       horn_stack: Stack) -> None:
+    key = horn_stack.create_key("carol")
+    own = keras.Connection(horn_stack.url, api_key=key)
+    model = _model()
+    model._connection = own
+    x, y = np.zeros((4, 6), "float32"), np.zeros(4, "int64")
+    model.train_on_batch(x, y)
+    assert model.__dict__["_horn_session"].stream is not None
+    conn.request("DELETE", f"/v1/admin/keys/{key.split('_')[1]}")  # by its prefix
+    time.sleep(1.2)  # the stream looks the key up again after a second
+    with pytest.raises(errors.Unauthenticated, match="revoked"):
+        model.train_on_batch(x, y)
+    own.close()
+
+
+def _frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
+    head = json.dumps(header).encode()
+    return struct.pack(">I", len(head)) + head + payload

@@ -41,6 +41,13 @@ def test_horn_up_end_to_end(tmp_path: Path) -> None:
         _, acc = model.evaluate(x, y, verbose=0)
         assert acc > 0.9  # a linear rule; chance is about 0.5
         assert abs(acc - float(np.mean(probs.argmax(axis=1) == y))) < 1e-6
+        # Manual batches: over the session's websocket, through the database here.
+        for _ in range(3):
+            model.train_on_batch(x, y)
+        assert model.__dict__["_horn_session"].stream is not None
+        np.testing.assert_allclose(model.predict_on_batch(x), model.predict(x, verbose=0),
+                                   rtol=1e-5, atol=1e-6)
+        assert np.abs(model.predict(x, verbose=0) - probs).max() > 1e-4  # it trained
         conn.close()
         assert (data_dir / "horn.db").is_file()
         assert any((data_dir / "blobs").rglob("*"))

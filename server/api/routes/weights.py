@@ -31,18 +31,20 @@ class WeightsStored(BaseModel):
 def check_batch_archive(data: bytes, max_bytes: int) -> int:
     """Check the `.npz` of one manual batch (`x`, `y`, `sample_weight`, or `x/<name>`
     members for several inputs), like `check_weights_archive`."""
-    return check_weights_archive(data, max_bytes, _BATCH_MEMBER, "`x`, `y`, `x/0`, ...")
+    return check_weights_archive(data, max_bytes, _BATCH_MEMBER, "`x`, `y`, `x/0`, ...",
+                                 what="the batch")
 
 
 def check_weights_archive(data: bytes, max_bytes: int, member: re.Pattern[str] = _MEMBER,
-                          expected: str = "`weights/0000.npy`, `weights/0001.npy`, ...") -> int:
+                          expected: str = "`weights/0000.npy`, `weights/0001.npy`, ...",
+                          what: str = "the weights") -> int:
     """Check an `.npz` of weights: only `weights/NNNN.npy` members, each a plain `.npy`
     (no pickle, no object dtype) whose header matches its size, within the size limit.
     Returns the number of arrays."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise InvalidArgument("Expected the weights as an `.npz` archive (as `np.savez` "
+        raise InvalidArgument(f"Expected {what} as an `.npz` archive (as `np.savez` "
                               f"writes). Received bytes that are not a zip file: {exc}") from exc
     total = 0
     with archive:
@@ -53,7 +55,7 @@ def check_weights_archive(data: bytes, max_bytes: int, member: re.Pattern[str] =
                                       f"Received: {info.filename[:80]!r}")
             total += info.file_size
             if total > max_bytes:
-                raise PayloadTooLarge(f"The weights unpack to more than {max_bytes} bytes "
+                raise PayloadTooLarge(f"{what.capitalize()} unpack to more than {max_bytes} bytes "
                                       "(HORN_MAX_UPLOAD_BYTES).")
             raw = archive.read(info)
             header = npy.parse_header(raw[: npy.MAX_HEADER_BYTES])
