@@ -23,13 +23,16 @@ from server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcn
 def create_job(session: Session, *, owner: str, model_id: str, kind: str, queue: str,
                compile_config: dict | None, compile_id: str | None, args: dict,
                data: dict, idempotency_key: str | None, priority: str = "normal",
-               max_attempts: int = 3, time_limit: int | None = None) -> JobRow:
-    """Write a new job row, `queued`."""
+               max_attempts: int = 3, time_limit: int | None = None,
+               sending: bool = False) -> JobRow:
+    """Write a new job row, `queued`; with `sending`, already marked as sent (the caller
+    sends its task right after the commit, and calls `mark_unsent` if that fails)."""
     row = JobRow(id=new_id(), owner=owner, model_id=model_id, kind=kind,
                  status=JobStatus.QUEUED.value, queue=queue, compile_config=compile_config,
                  compile_id=compile_id, args=args, data=data,
                  idempotency_key=idempotency_key, attempt=0, priority=priority,
-                 max_attempts=max_attempts, time_limit=time_limit, cancel_requested=False)
+                 max_attempts=max_attempts, time_limit=time_limit, cancel_requested=False,
+                 sent_at=utcnow() if sending else None)
     session.add(row)
     session.flush()
     add_event(session, row.id, "status", {"status": "queued"})
@@ -160,6 +163,11 @@ def job_metrics(session: Session, job_id: str) -> Sequence[MetricRow]:
 def mark_sent(session: Session, job_id: str) -> None:
     """Record that the job's task was just sent to the broker."""
     session.execute(update(JobRow).where(JobRow.id == job_id).values(sent_at=utcnow()))
+
+
+def mark_unsent(session: Session, job_id: str) -> None:
+    """Record that the job's task never reached the broker (the reaper sends it)."""
+    session.execute(update(JobRow).where(JobRow.id == job_id).values(sent_at=None))
 
 
 def cancel_job(session: Session, job_id: str) -> str:

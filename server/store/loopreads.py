@@ -1,7 +1,8 @@
 """The reads every request makes, done on the server's event loop.
 
-Authentication (every request) and `GET /v1/jobs/{id}` (what status pages and scripts
-poll) run here on a few autocommit psycopg connections: one round trip each.
+Authentication (every request), `GET /v1/jobs/{id}` (what status pages and scripts
+poll) and the reads of a job's event stream (several per job) run here on a few
+autocommit psycopg connections: one round trip each.
 Through SQLAlchemy's pool and ORM the same read costs about five times as much on the
 same machine (a liveness ping, the implicit transaction, the rollback on return, and a
 thread-pool hop for a plain `def` route). The SQL is compiled from the same table
@@ -12,18 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, Text, bindparam, cast, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.expression import ClauseElement
 
 from server.core.errors import ServiceUnavailable
 from server.store import users
 from server.store.models import is_id
-from server.store.tables import JobRow
+from server.store.tables import EventRow, JobRow
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")
 
@@ -35,6 +37,10 @@ def compile_sql(statement: ClauseElement) -> bytes:
 
 _JOB_SQL = compile_sql(select(JobRow.__table__).where(JobRow.id == bindparam("id")))
 _OWNER_SQL = compile_sql(users.OWNER_QUERY)
+_EVENTS_SQL = compile_sql(
+    select(EventRow.id, EventRow.type, cast(EventRow.data, Text).label("data"))
+    .where(EventRow.job_id == bindparam("job_id"), EventRow.id > bindparam("after_id"))
+    .order_by(EventRow.id).limit(bindparam("limit", type_=Integer)))
 _TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
 
 
@@ -42,6 +48,12 @@ def _unavailable(exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(
         "The database is unavailable; the request was not carried out. Retry shortly. "
         f"({type(exc).__name__})", headers={"Retry-After": "2"})
+
+
+def _one_line(text: str) -> str:
+    """JSON text as one line (as an event stream's `data:` field needs it); what the
+    ORM wrote already is."""
+    return text if "\n" not in text else json.dumps(json.loads(text))
 
 
 def loop_reads_url(database_url: str) -> str | None:
@@ -89,12 +101,27 @@ class LoopReads:
     async def one(self, sql: bytes, params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row of `sql`, as a dict, or None (also for a statement that returns
         no rows)."""
+        rows = await self._run(sql, params, many=False)
+        return rows[0] if rows else None
+
+    async def all(self, sql: bytes, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of `sql`, as dicts."""
+        return await self._run(sql, params, many=True)
+
+    async def _run(self, sql: bytes, params: dict[str, Any], many: bool
+                   ) -> list[dict[str, Any]]:
         for retry in (False, True):
             conn, reused = await self._take()
             try:
                 async with conn.cursor(row_factory=dict_row) as cur:
                     await cur.execute(sql, params)
-                    row = await cur.fetchone() if cur.description is not None else None
+                    if cur.description is None:
+                        rows = []
+                    elif many:
+                        rows = await cur.fetchall()
+                    else:
+                        row = await cur.fetchone()
+                        rows = [] if row is None else [row]
             except psycopg.OperationalError as exc:
                 await self._give_back(conn)
                 if reused and not retry and conn.broken:
@@ -102,7 +129,7 @@ class LoopReads:
                     continue
                 raise _unavailable(exc) from exc
             await self._give_back(conn)
-            return row
+            return rows
         raise AssertionError("unreachable")
 
     async def execute(self, sql: bytes, params: dict[str, Any]) -> None:
@@ -173,6 +200,14 @@ class LoopReads:
         if row is None or (owner is not None and row["owner"] != owner):
             return None
         return JobRow(**row)
+
+    async def events(self, job_id: str, after_id: int, limit: int = 500
+                     ) -> list[tuple[int, str, str]]:
+        """`jobs.events_after` on the loop: the job's events after `after_id`, oldest
+        first, as (id, type, data as JSON text)."""
+        rows = await self.all(_EVENTS_SQL, {"job_id": job_id, "after_id": after_id,
+                                            "limit": limit})
+        return [(int(r["id"]), str(r["type"]), _one_line(str(r["data"]))) for r in rows]
 
     async def key_owner(self, raw_key: str) -> users.KeyOwner | None:
         """`users.authenticate_key` on the loop: the owner of a live key, or None; its

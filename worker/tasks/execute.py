@@ -225,6 +225,10 @@ def _check_lease(heartbeat: Heartbeat) -> None:
         raise LeaseLost(heartbeat.sink.job_id)
 
 
+OUTAGE_PATIENCE = 60.0
+"""Seconds a finished job waits for an unreachable database to store its weights."""
+
+
 def _save_weights(engine: Engine, sink: EventSink, model: Any, model_id: str, job_id: str,
                   compile_id: str | None) -> int:
     """Store a new weights version, only while this worker still holds the job."""
@@ -237,7 +241,9 @@ def _save_weights(engine: Engine, sink: EventSink, model: Any, model_id: str, jo
                 raise LeaseLost(job_id)
             return model_store.add_weights(session, model_id, data, job_id, compile_id)
 
-    return retry_db(save, seconds=sink.lease.total_seconds())
+    # Retried past the lease: the write renews the lease only if the job is still
+    # ours, so a job the reaper re-queued meanwhile is never written to.
+    return retry_db(save, seconds=max(sink.lease.total_seconds(), OUTAGE_PATIENCE))
 
 
 def _store_output(blobs: BlobStore, engine: Engine, owner: str, data: bytes) -> str:

@@ -73,6 +73,14 @@ def run_job(self: Any, job_id: str) -> None:
         except LeaseLost:
             log.warning("job %s: another worker holds it now; this attempt stops", job_id)
             return
+        except OperationalError as exc:
+            # Our own database, unreachable past the retries of a write the job needed
+            # (e.g. its final weights): not the job's fault. Nothing can be recorded
+            # now; the lease expires and the reaper re-queues the job, which resumes
+            # from its last checkpoint.
+            log.error("job %s: database unreachable (%s); leaving the job to the reaper",
+                      job_id, str(exc).splitlines()[0])
+            return
         except SoftTimeLimitExceeded:
             outcome = execute.Outcome(JobStatus.FAILED, error=execute._timeout_error(
                 time_limit))

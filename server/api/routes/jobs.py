@@ -35,6 +35,7 @@ from server.queue import send_job
 from server.store import jobs as store
 from server.store.blobs import check_blob_id, has_ref
 from server.store.db import session_factory
+from server.store.loopreads import LoopReads
 from server.store.models import get_model
 from server.store.tables import BlobRow, JobRow
 
@@ -124,15 +125,16 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
                            compile_config=body.compile_config, compile_id=body.compile_id,
                            args=args, data=data, idempotency_key=idempotency_key,
                            priority=body.priority, max_attempts=body.max_attempts,
-                           time_limit=body.time_limit)
+                           time_limit=body.time_limit, sending=True)
     session.commit()
+    # Marked sent in the row's own transaction (one commit per job, not two): a server
+    # that dies before the send leaves a job the reaper finds missing from the broker.
     try:
         send_job(request.app.state.sender, row)
     except Exception:  # the broker is down: the job stays queued; the reaper sends it
         log.warning("could not send job %s to the broker; the reaper will retry", row.id,
                     exc_info=True)
-    else:
-        store.mark_sent(session, row.id)
+        store.mark_unsent(session, row.id)
         session.commit()
     return to_public(row)
 
@@ -208,13 +210,13 @@ def job_metrics(job_id: str, session: SessionDep, user: CurrentUser) -> MetricsP
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "Server-sent events: `id`, `event` (the type) "
                              "and `data` (JSON). Reconnect with `Last-Event-ID` to resume."}})
-def job_events(job_id: str, request: Request, session: SessionDep, user: CurrentUser,
-               last_event_id: Annotated[str | None, Header()] = None,
-               after: int | None = Query(default=None, ge=0, le=2**53,
-                                         description="Replay events after this id")
-               ) -> StreamingResponse:
+async def job_events(job_id: str, request: Request, session: SessionDep, user: CurrentUser,
+                     last_event_id: Annotated[str | None, Header()] = None,
+                     after: int | None = Query(default=None, ge=0, le=2**53,
+                                               description="Replay events after this id")
+                     ) -> StreamingResponse:
     """Stream the job's events as they happen, from the start or after `Last-Event-ID`."""
-    if store.get_job(session, job_id, user.name) is None:
+    if await read_job(request, session, job_id, user.name) is None:
         raise NotFound(f"No job with id {job_id!r}.")
     start = after or 0
     if last_event_id:
@@ -231,17 +233,23 @@ async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIt
     engine = request.app.state.engine
     poll = request.app.state.settings.event_poll_interval
     make_session = session_factory(engine)
+    reads: LoopReads | None = request.app.state.loop_reads
 
-    def fetch(last: int) -> list[tuple[int, str, str]]:
+    def fetch_in_thread(last: int) -> list[tuple[int, str, str]]:
         with make_session() as session:
             return [(e.id, e.type, json.dumps(e.data)) for e in
                     store.events_after(session, job_id, last)]
+
+    async def fetch(last: int) -> list[tuple[int, str, str]]:
+        if reads is not None:  # PostgreSQL: one round trip on the loop
+            return await reads.events(job_id, last)
+        return await anyio.to_thread.run_sync(fetch_in_thread, last)
 
     wake = await EventWake.open(request, job_id, poll)
     try:
         last, idle = after_id, 0.0
         while True:
-            batch = await anyio.to_thread.run_sync(fetch, last)
+            batch = await fetch(last)
             for event_id, type_, data in batch:
                 last = event_id
                 yield f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n"
