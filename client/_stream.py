@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
+import threading
 from typing import Any
 
 from client import errors
@@ -50,6 +51,9 @@ class CallStream:
     def __init__(self, socket: Any, timeout: float) -> None:
         self._socket = socket
         self._timeout = timeout
+        self._lock = threading.Lock()
+        """One call at a time: answers come back in order, so a thread must receive
+        the answer to what it sent (a model may predict from several threads)."""
 
     @classmethod
     def open(cls, conn: Connection, job_id: str) -> CallStream | None:
@@ -81,6 +85,11 @@ class CallStream:
             client.errors.APIError: the server refused the call (as the POST would).
             client.errors.ConnectError: the connection was lost while the call ran.
         """
+        with self._lock:
+            return self._call(op, args, payload)
+
+    def _call(self, op: str, args: dict[str, Any], payload: bytes
+              ) -> tuple[dict[str, Any], bytes]:
         from websockets.exceptions import ConnectionClosed
 
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import time
 from typing import Any
 
@@ -102,6 +103,28 @@ def test_a_loop_of_calls_goes_over_the_session_websocket(conn: keras.Connection,
     assert logs["loss"] == pytest.approx(model.test_on_batch(x, y, return_dict=True)["loss"],
                                          rel=1e-4)
     assert _samples(horn_stack.url, "horn_http_requests_total", posts) == posted + 1
+
+
+def test_threads_predicting_on_one_model_each_get_their_own_answers(
+        conn: keras.Connection) -> None:
+    model = _model()
+    rng = np.random.default_rng(2)
+    batches = [rng.normal(size=(n, 6)).astype("float32") for n in (1, 2, 3, 4)]
+    expected = [model.predict_on_batch(x) for x in batches]
+    failures: list[str] = []
+
+    def predict(i: int) -> None:
+        for _ in range(15):
+            got = model.predict_on_batch(batches[i])
+            if got.shape != expected[i].shape or not np.allclose(got, expected[i], atol=1e-6):
+                failures.append(f"thread {i} got an answer of shape {got.shape}")
+
+    threads = [threading.Thread(target=predict, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[:3]
 
 
 def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
