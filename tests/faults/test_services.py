@@ -54,6 +54,22 @@ def test_server_restart_during_blocking_fit(faults: FaultStack, sdk: keras.Conne
     assert_complete_once(job, history)
 
 
+def test_a_train_on_batch_loop_goes_on_across_a_server_restart(
+        faults: FaultStack, sdk: keras.Connection) -> None:
+    x, y = data()
+    m = model()
+    first = [m.train_on_batch(x[:256], y[:256])[0] for _ in range(5)]
+    session = m.__dict__["_horn_session"]
+    assert session.stream is not None  # the calls go over the session's websocket
+    faults.kill_server()  # the websocket dies with it; the session's worker goes on
+    faults.start_server()
+    later = [m.train_on_batch(x[:256], y[:256])[0] for _ in range(5)]
+    # The same session (the worker kept the model), over a new websocket, still learning.
+    assert m.__dict__["_horn_session"] is session and session.stream is not None
+    assert later[-1] < first[0]
+    m.fit(x[:256], y[:256], epochs=1, verbose=0)  # the session closes, its weights kept
+
+
 def test_redis_flushed_then_restarted_all_jobs_complete(faults: FaultStack,
                                                         sdk: keras.Connection) -> None:
     x, y = data()
