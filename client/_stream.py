@@ -14,31 +14,16 @@ handshake) the calls go by POST, which also says why a handshake was refused.
 from __future__ import annotations
 
 import contextlib
-import json
-import struct
 import threading
 from typing import Any
 
 from client import errors
 from client._http import Connection
+from schemas import frames
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """Largest batch sent over the websocket; larger ones go by POST (servers bound the
 size of a websocket message, uvicorn at 16 MiB by default)."""
-
-
-def _frame(header: dict[str, Any], payload: bytes) -> bytes:
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return struct.pack(">I", len(head)) + head + payload
-
-
-def _unframe(frame: bytes) -> tuple[dict[str, Any], bytes]:
-    if len(frame) < 4:
-        raise errors.ServerError("The server sent a truncated answer on the session's "
-                                 "websocket.", status_code=502)
-    (size,) = struct.unpack(">I", frame[:4])
-    header = json.loads(frame[4:4 + size])
-    return header, frame[4 + size:]
 
 
 class Closed(Exception):
@@ -93,7 +78,7 @@ class CallStream:
         from websockets.exceptions import ConnectionClosed
 
         try:
-            self._socket.send(_frame({"op": op, "args": args}, payload))
+            self._socket.send(frames.pack({"op": op, "args": args}, payload))
         except ConnectionClosed as exc:
             raise Closed(str(exc)) from exc
         try:
@@ -101,14 +86,20 @@ class CallStream:
         except ConnectionClosed as exc:
             raise errors.ConnectError(
                 f"The connection to the horn server was lost while it ran a `{op}` call "
-                f"({exc}); the call may or may not have run on the worker.") from exc
+                f"({exc}); the call may or may not have run on the worker. Calling it "
+                "again opens a new connection.") from exc
         except TimeoutError as exc:
             self.close()
             raise errors.Timeout(f"The horn server did not answer a `{op}` call in "
-                                 f"{self._timeout:.0f} s.") from exc
+                                 f"{self._timeout:.0f} s: the session's worker may be busy "
+                                 "or lost. Calling it again opens a new connection.") from exc
         if isinstance(answer, str):
             answer = answer.encode()
-        header, output = _unframe(answer)
+        try:
+            header, output = frames.unpack(answer)
+        except ValueError as exc:
+            raise errors.ServerError(f"The server sent an answer that is not a frame on the "
+                                     f"session's websocket ({exc}).", status_code=502) from exc
         if header.get("status") == "error":
             raise errors.api_error_for(int(header.get("http_status") or 502),
                                        {"error": header.get("error")})

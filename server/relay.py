@@ -12,8 +12,8 @@ at the documented points.
 Without Redis (the embedded mode's file-system broker), or for a batch too large to
 pass through Redis, calls go through the `session_calls` table as before.
 
-A frame is a 4-byte big-endian header length, a JSON header, then raw bytes (the batch,
-or the answer's file or outputs).
+A frame (`schemas.frames`) is a 4-byte big-endian header length, a JSON header, then
+raw bytes (the batch, or the answer's file or outputs).
 
 Events stay in the database (the stream replays from it); the worker publishes a
 notice on the job's channel after each write, so a stream waiting for events wakes at
@@ -22,10 +22,11 @@ once instead of at its next poll. A lost notice costs only latency.
 
 from __future__ import annotations
 
-import json
-import struct
 import uuid
 from typing import Any, cast
+
+from schemas.frames import pack as pack
+from schemas.frames import unpack as unpack
 
 RELAY_MAX_BYTES = 32 * 1024 * 1024
 """Largest batch sent through Redis; larger ones go through the database."""
@@ -51,29 +52,6 @@ def reply_key(token: str) -> str:
 def events_channel(job_id: str) -> str:
     """The Redis channel that announces new events of a job."""
     return f"horn:events:{job_id}"
-
-
-def pack(header: dict[str, Any], payload: bytes = b"") -> bytes:
-    """A frame: header length, JSON header, payload."""
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return struct.pack(">I", len(head)) + head + payload
-
-
-def unpack(frame: bytes) -> tuple[dict[str, Any], bytes]:
-    """The header and payload of a frame.
-
-    Raises:
-        ValueError: the bytes are not a frame.
-    """
-    if len(frame) < 4:
-        raise ValueError("truncated relay frame")
-    (size,) = struct.unpack(">I", frame[:4])
-    if len(frame) < 4 + size:
-        raise ValueError("truncated relay frame header")
-    header = json.loads(frame[4:4 + size])
-    if not isinstance(header, dict):
-        raise ValueError("relay frame header is not a JSON object")
-    return header, frame[4 + size:]
 
 
 def uses_redis(broker_url: str) -> bool:

@@ -80,14 +80,34 @@ async def get_current_user(request: Request,
                            session: Annotated[Session, Depends(get_session)]) -> UserContext:
     """The caller (see `authenticate_request`). On PostgreSQL the key is looked up on
     the event loop (`server.store.loopreads`); otherwise in the thread pool."""
-    known = _known_caller(request)
+    return await _caller(request, session)
+
+
+async def authenticate_connection(connection: HTTPConnection) -> UserContext:
+    """`get_current_user` for a connection that outlives a request (a websocket): looks
+    the key up again on every call, whatever this connection found before."""
+    connection.state.horn_user = None
+    return await _caller(connection, None)
+
+
+async def _caller(connection: HTTPConnection, session: Session | None) -> UserContext:
+    """The caller, looked up on the loop where it can be, else through `session` (a new
+    one when None) in the thread pool."""
+    known = _known_caller(connection)
     if known is not None:
         return known
-    reads: LoopReads | None = getattr(request.app.state, "loop_reads", None)
-    if reads is None:
-        return await run_in_threadpool(authenticate_request, request, session)
-    token = _required_token(request)
-    return _admit(request, token, await reads.key_owner(token))
+    reads: LoopReads | None = getattr(connection.app.state, "loop_reads", None)
+    if reads is not None:
+        token = _required_token(connection)
+        return _admit(connection, token, await reads.key_owner(token))
+    if session is not None:
+        return await run_in_threadpool(authenticate_request, connection, session)
+
+    def lookup() -> UserContext:
+        with session_factory(connection.app.state.engine)() as own:
+            return authenticate_request(connection, own)
+
+    return await run_in_threadpool(lookup)
 
 
 def _known_caller(request: HTTPConnection) -> UserContext | None:
@@ -146,24 +166,6 @@ def _admit(request: HTTPConnection, token: str, owner: KeyOwner | None) -> UserC
         limiter.check(context.key_prefix or context.name)
     request.state.horn_user = context
     return context
-
-
-async def authenticate_connection(connection: HTTPConnection) -> UserContext:
-    """`get_current_user` for a connection that outlives a request (a websocket): looks
-    the key up again on every call, whatever this connection found before."""
-    connection.state.horn_user = None
-    if connection.app.state.settings.auth == "none":
-        return LOCAL
-    reads: LoopReads | None = getattr(connection.app.state, "loop_reads", None)
-    if reads is not None:
-        token = _required_token(connection)
-        return _admit(connection, token, await reads.key_owner(token))
-
-    def lookup() -> UserContext:
-        with session_factory(connection.app.state.engine)() as session:
-            return authenticate_request(connection, session)
-
-    return await run_in_threadpool(lookup)
 
 
 async def read_job(request: HTTPConnection, session: Session | None, job_id: str, owner: str

@@ -5,8 +5,6 @@ session's websocket, checked as a POST's are."""
 from __future__ import annotations
 
 import io
-import json
-import struct
 import threading
 import time
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 
 import client as keras
 from client import errors, layers
+from schemas import frames
 from tests.conftest import Stack
 
 
@@ -147,17 +146,14 @@ def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
 
     def exchange(socket: Any, message: bytes | str) -> dict[str, Any]:
         socket.send(message)
-        answer = socket.recv(timeout=30)
-        (size,) = struct.unpack(">I", answer[:4])
-        header: dict[str, Any] = json.loads(answer[4:4 + size])
-        return header
+        return frames.unpack(socket.recv(timeout=30))[0]
 
     bad_messages: list[tuple[bytes | str, str]] = [
         (b"\x00\x00", "Expected a frame"),
         ("text", "Expected binary frames"),
-        (_frame({"op": "close"}), "Expected `op` to be one of"),
-        (_frame({"op": "train", "args": []}), "Expected `args` to be a JSON object"),
-        (_frame({"op": "train"}, b"not a zip"), "Expected the batch as an `.npz`")]
+        (frames.pack({"op": "close"}), "Expected `op` to be one of"),
+        (frames.pack({"op": "train", "args": []}), "Expected `args` to be a JSON object"),
+        (frames.pack({"op": "train"}, b"not a zip"), "Expected the batch as an `.npz`")]
     with connect(url, additional_headers=owner) as socket:
         for message, expected in bad_messages:
             header = exchange(socket, message)
@@ -166,7 +162,7 @@ def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
         # After refusals the same socket still answers a good call.
         buffer = io.BytesIO()
         np.savez(buffer, x=x)
-        header = exchange(socket, _frame({"op": "predict"}, buffer.getvalue()))
+        header = exchange(socket, frames.pack({"op": "predict"}, buffer.getvalue()))
         assert header["status"] == "done" and header["outputs"] == "out"
 
 
@@ -185,7 +181,3 @@ def test_a_revoked_key_stops_an_open_session_websocket(conn: keras.Connection,
         model.train_on_batch(x, y)
     own.close()
 
-
-def _frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
-    head = json.dumps(header).encode()
-    return struct.pack(">I", len(head)) + head + payload

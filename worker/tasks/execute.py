@@ -241,8 +241,9 @@ def _save_weights(engine: Engine, sink: EventSink, model: Any, model_id: str, jo
                 raise LeaseLost(job_id)
             return model_store.add_weights(session, model_id, data, job_id, compile_id)
 
-    # Retried past the lease: the write renews the lease only if the job is still
-    # ours, so a job the reaper re-queued meanwhile is never written to.
+    # Retried for at least OUTAGE_PATIENCE, even past a shorter lease: the write renews
+    # the lease only if the job is still ours, so a job the reaper re-queued meanwhile
+    # is never written to.
     return retry_db(save, seconds=max(sink.lease.total_seconds(), OUTAGE_PATIENCE))
 
 

@@ -94,7 +94,7 @@ again (a revoked key stops its open streams within this time)."""
 @router.websocket("/{job_id}/calls/stream")
 async def call_stream(websocket: WebSocket, job_id: str) -> None:
     """The same calls as `POST /{job_id}/calls` (`train`, `test`, `predict`) over one
-    websocket: each message a relay frame (`server.relay.pack`) whose header is
+    websocket: each message a frame (`schemas.frames`) whose header is
     `{"op", "args"}` and whose payload is the batch's `.npz`; each answer a frame whose
     header is the `SessionCallResult` (without `npz`) and whose payload is the outputs'
     `.npz`, or `{"status": "error", "http_status", "error"}` for what the POST would
@@ -162,7 +162,7 @@ def _stream_call(data: bytes) -> tuple[str, dict[str, Any], bytes]:
     """
     try:
         header, body = relay.unpack(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise InvalidArgument("Expected a frame: a 4-byte big-endian header length, a JSON "
                               f"object, then the batch. Received: {exc}") from exc
     op, args = header.get("op"), header.get("args", {})
@@ -174,7 +174,8 @@ def _stream_call(data: bytes) -> tuple[str, dict[str, Any], bytes]:
         args = {}
     if not isinstance(args, dict) or len(json.dumps(args)) > 10_000:
         raise InvalidArgument("Expected `args` to be a JSON object of at most 10,000 "
-                              "characters.")
+                              f"characters. Received: a {type(args).__name__} of "
+                              f"{len(json.dumps(args))} characters.")
     return str(op), args, body
 
 
