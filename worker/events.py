@@ -19,11 +19,11 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from server.store import jobs as store
-from server.store.db import transaction
+from server.store.db import is_outage, transaction
 from server.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,15 @@ def clean_logs(logs: dict[str, Any] | None) -> dict[str, float | str]:
 
 def retry_db(operation: Callable[[], T], seconds: float) -> T:
     """Run a database operation, retrying for up to `seconds` while the database is
-    unreachable (it may be restarting)."""
+    unreachable (it may be restarting). Any other database error is raised at once:
+    retrying would only meet it again."""
     deadline = time.monotonic() + seconds
     delay = 0.5
     while True:
         try:
             return operation()
-        except (OperationalError, DBAPIError) as exc:
-            if time.monotonic() + delay > deadline:
+        except DBAPIError as exc:
+            if not is_outage(exc) or time.monotonic() + delay > deadline:
                 raise
             log.warning("database unreachable, retrying in %.1f s: %s", delay,
                         str(exc).splitlines()[0])
@@ -137,7 +138,9 @@ class EventSink:
         try:
             with transaction(self.engine) as session:
                 return store.job_control(session, self.job_id, self.worker)
-        except (OperationalError, DBAPIError):
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
             return None
 
     def control_flags(self) -> tuple[bool, bool]:
@@ -146,11 +149,14 @@ class EventSink:
         try:
             with transaction(self.engine) as session:
                 return store.cancel_requested(session, self.job_id)
-        except (OperationalError, DBAPIError):
+        except DBAPIError as exc:
+            if not is_outage(exc):
+                raise
             return False, False
 
     def flush(self) -> bool:
-        """Try to write what is waiting; False if the database is unreachable."""
+        """Try to write what is waiting; False if the database is unreachable. Writes
+        the database refuses (not an outage) are dropped and its error raised."""
         with self._lock:
             if self.lost:
                 raise LeaseLost(self.job_id)
@@ -166,7 +172,18 @@ class EventSink:
                             attempt, epoch, history, blob = checkpoint
                             store.save_checkpoint(session, self.job_id, attempt, epoch,
                                                   history, blob)
-            except (OperationalError, DBAPIError) as exc:
+            except DBAPIError as exc:
+                if not is_outage(exc):
+                    # The database refused these writes and would refuse them again:
+                    # drop them, so that later writes (and the job's outcome) are not
+                    # held behind them, and let the caller fail.
+                    del self._pending[:len(writes)]
+                    if self._checkpoint is checkpoint:
+                        self._checkpoint = None
+                    log.error("job %s: %d write(s) refused by the database and dropped: "
+                              "%s", self.job_id, len(writes) + (checkpoint is not None),
+                              str(exc).splitlines()[0])
+                    raise
                 self._retry_at = time.monotonic() + self.RETRY_AFTER
                 log.warning("database unreachable, %d write(s) kept in memory: %s",
                             len(writes), str(exc).splitlines()[0])

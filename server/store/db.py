@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 POOL_OVERFLOW = 8
@@ -67,3 +68,13 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a database error means the database could not be reached (it is down,
+    restarting, or dropped the connection): worth waiting out and retrying. Any other
+    database error (a value it cannot store, a broken constraint) comes back the same
+    on every retry."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

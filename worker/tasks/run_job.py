@@ -16,12 +16,12 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from schemas.api import JobKind, JobStatus
 from server.core.config import get_settings
 from server.store import jobs as store
-from server.store.db import get_engine, transaction
+from server.store.db import get_engine, is_outage, transaction
 from worker.events import EventSink, LeaseLost, retry_db
 from worker.heartbeat import Heartbeat
 
@@ -44,6 +44,16 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
              and cls is not Exception]
     message = str(exc) or type(exc).__name__
     return {"type": type(exc).__name__, "bases": bases, "message": message[:20_000]}
+
+
+def refused_write_error(exc: DBAPIError) -> RuntimeError:
+    """What the caller of a job is told when the database refused to store its progress
+    (not an outage: the same write would be refused again)."""
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return RuntimeError(
+        "horn could not record this job: the database refused to store its progress "
+        f"({reason}). This is a problem on the server, not in your model or data; "
+        "report it to the server's operator with the job id.")
 
 
 @shared_task(name="horn.run_job", bind=True, acks_late=True)
@@ -73,14 +83,18 @@ def run_job(self: Any, job_id: str) -> None:
         except LeaseLost:
             log.warning("job %s: another worker holds it now; this attempt stops", job_id)
             return
-        except OperationalError as exc:
-            # Our own database, unreachable past the retries of a write the job needed
-            # (e.g. its final weights): not the job's fault. Nothing can be recorded
-            # now; the lease expires and the reaper re-queues the job, which resumes
-            # from its last checkpoint.
-            log.error("job %s: database unreachable (%s); leaving the job to the reaper",
-                      job_id, str(exc).splitlines()[0])
-            return
+        except DBAPIError as exc:
+            if is_outage(exc):
+                # Our own database, unreachable past the retries of a write the job
+                # needed (e.g. its final weights): not the job's fault. Nothing can be
+                # recorded now; the lease expires and the reaper re-queues the job,
+                # which resumes from its last checkpoint.
+                log.error("job %s: database unreachable (%s); leaving the job to the "
+                          "reaper", job_id, str(exc).splitlines()[0])
+                return
+            log.error("job %s: the database refused a write", job_id, exc_info=exc)
+            outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(
+                refused_write_error(exc)))
         except SoftTimeLimitExceeded:
             outcome = execute.Outcome(JobStatus.FAILED, error=execute._timeout_error(
                 time_limit))
@@ -124,7 +138,9 @@ def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Any
         if not retry_db(finish, patience):
             log.warning("job %s: no longer ours when finishing; outcome dropped", job_id)
             return
-    except (OperationalError, DBAPIError):
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
         log.error("job %s: database unreachable; leaving the job to the reaper", job_id)
         return
     sink.announce()  # `job_end` is written: wake the caller's stream

@@ -1,0 +1,115 @@
+"""The worker's event sink and database retries on PostgreSQL: an outage is waited out,
+a write the database refuses is not (it would be refused on every retry) and does not
+hold back the writes after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, OperationalError
+
+from server.store import jobs, models, users
+from server.store.db import make_engine, transaction
+from server.store.migrate import upgrade
+from tests.conftest import ADMIN_URL
+from tests.integration import stack
+from worker.events import EventSink, retry_db
+
+WORKER = "test-host:1"
+
+
+@pytest.fixture()
+def engine() -> Iterator[Engine]:
+    url, name = stack.create_database(ADMIN_URL)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        stack.drop_database(ADMIN_URL, name)
+
+
+@pytest.fixture()
+def job_id(engine: Engine) -> str:
+    """A job claimed by `WORKER`."""
+    with transaction(engine) as session:
+        users.ensure_user(session, "u")
+        model = models.create_model(session, "u", "m", {"class_name": "Sequential"})
+        job = jobs.create_job(session, owner="u", model_id=model.id, kind="fit", queue="q",
+                              compile_config={}, compile_id=None, args={}, data={},
+                              idempotency_key="k")
+    with transaction(engine) as session:
+        assert jobs.claim_job(session, job.id, WORKER, timedelta(seconds=60))
+    return job.id
+
+
+def _unreachable() -> Engine:
+    """An engine whose database cannot be reached (nothing listens on its port)."""
+    return make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{stack.free_port()}/x")
+
+
+def _event_types(engine: Engine, job_id: str) -> list[str]:
+    """The job's events written by the tests (not the ledger's `status` events)."""
+    with transaction(engine) as session:
+        return [event.type for event in jobs.events_after(session, job_id, 0)
+                if event.type != "status"]
+
+
+def test_a_refused_write_is_raised_at_once(engine: Engine, job_id: str) -> None:
+    calls = []
+
+    def write() -> None:
+        calls.append(1)
+        with transaction(engine) as session:  # the type column holds 32 characters
+            jobs.add_event(session, job_id, "x" * 40, {})
+
+    with pytest.raises(DataError):
+        retry_db(write, seconds=30)
+    assert len(calls) == 1
+
+
+def test_an_outage_is_waited_out(engine: Engine, job_id: str) -> None:
+    engines = [_unreachable(), engine]
+
+    def write() -> str:
+        with transaction(engines.pop(0)) as session:
+            jobs.add_event(session, job_id, "note", {})
+        return "written"
+
+    assert retry_db(write, seconds=30) == "written"
+    assert not engines  # the first try met the outage, the second wrote
+    assert _event_types(engine, job_id) == ["note"]
+
+
+def test_refused_writes_are_dropped_and_later_ones_go_out(engine: Engine, job_id: str
+                                                          ) -> None:
+    sink = EventSink(engine, job_id, WORKER, lease_seconds=60)
+    sink.emit("x" * 40, {}, defer=True)
+    with pytest.raises(DataError):
+        sink.emit("epoch_begin", {"epoch": 0})
+    assert sink.pending == 0
+    sink.emit("epoch_begin", {"epoch": 1})
+    assert _event_types(engine, job_id) == ["epoch_begin"]
+
+
+def test_writes_wait_in_memory_through_an_outage(engine: Engine, job_id: str) -> None:
+    sink = EventSink(_unreachable(), job_id, WORKER, lease_seconds=60)
+    sink.emit("batch", {"step": 1}, defer=True)
+    assert sink.flush() is False
+    assert sink.heartbeat() is None
+    assert sink.pending == 1
+    sink.engine = engine  # the database is back
+    assert sink.flush() is True
+    assert sink.pending == 0
+    assert _event_types(engine, job_id) == ["batch"]
+
+
+def test_the_outage_check_reads_the_error() -> None:
+    from server.store.db import is_outage
+
+    assert is_outage(OperationalError("SELECT 1", {}, Exception("connection refused")))
+    assert not is_outage(DataError("INSERT", {}, Exception("value too long")))
