@@ -6,8 +6,9 @@ times the Keras calls themselves and answers with a `RESULT {...}` line.
 
 Commands:
 - `fit`: {model, x, y (paths of `.npy` files), epochs, batch_size, repeats} ->
-  {"seconds": [...]} — wall time of each `model.fit` call, a fresh seeded model each
-  time, after one untimed warm-up fit of two steps.
+  {"seconds": [...], "cpu_seconds": [...]} — wall time and CPU time (all threads) of
+  each `model.fit` call, a fresh seeded model each time, after one untimed warm-up fit
+  of two steps.
 - `batches`: {model, calls, batch_size} -> {"train": [...], "predict": [...]} —
   seconds of each `train_on_batch` and `predict_on_batch` call, after warm-up calls.
 """
@@ -88,13 +89,20 @@ def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
     x, y = np.load(args["x"]), np.load(args["y"])
     warm = models.build(keras, args["model"], models.SEED)
     warm.fit(x, y, epochs=1, batch_size=args["batch_size"], steps_per_epoch=2, verbose=0)
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(int(args["repeats"])):
         model = models.build(keras, args["model"], models.SEED)
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), _cpu_seconds()
         model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
         seconds.append(time.perf_counter() - began)
-    return {"seconds": seconds}
+        cpu.append(_cpu_seconds() - cpu_began)
+    return {"seconds": seconds, "cpu_seconds": cpu}
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user and system, all threads) this process has used."""
+    times = os.times()
+    return times.user + times.system
 
 
 def _batches(keras: Any, args: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,11 @@ Local and horn runs alternate (local, horn, local, horn, ...) so that a change i
 machine's load hits both sides alike. Each timed run builds a fresh seeded model; each
 side first runs one untimed warm-up fit of two steps (for horn: it also uploads the
 arrays, which later fits find on the server).
+
+Beside wall time, the CPU seconds each side used: local Keras's process, and every
+process of horn's stack (worker, server, PostgreSQL, Redis, the client). This VM's speed
+changes between runs (the same local fit takes 8.5 s or 15 s), which wall time shows
+and CPU time much less: the CPU ratio says what horn costs the machine beyond Keras.
 """
 
 from __future__ import annotations
@@ -22,18 +27,24 @@ TARGET = 1.10
 GOAL = 1.05
 
 
-def _horn_fit(name: str, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int
-              ) -> tuple[float, str]:
+def _horn_fit(ctx: Context, name: str, x: np.ndarray, y: np.ndarray, epochs: int,
+              batch_size: int) -> tuple[float, str, dict[str, float]]:
+    """Wall seconds of one `fit` through horn, its job id, and the CPU seconds each part
+    of the stack used meanwhile."""
     import client
 
     model = models.build(client, name, models.SEED)
+    cpu_before = ctx.stack.cpu_by_part()
     began = time.perf_counter()
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
-    return time.perf_counter() - began, str(history.job_id)
+    seconds = time.perf_counter() - began
+    cpu_after = ctx.stack.cpu_by_part()
+    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_after}
+    return seconds, str(history.job_id), cpu
 
 
 def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
-    """Time `fit` of model `name` on `samples` samples both ways; three rows."""
+    """Time `fit` of model `name` on `samples` samples both ways; four rows."""
     sizes = ctx.sizes
     x, y = models.data(name, samples)
     paths = {part: ctx.workdir / f"{name}-{part}.npy" for part in ("x", "y")}
@@ -44,20 +55,28 @@ def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
     warm = models.build(client, name, models.SEED)
     warm.fit(x, y, epochs=1, batch_size=sizes.batch_size, steps_per_epoch=2, verbose=0)
     local: list[float] = []
+    local_cpu: list[float] = []
     horn: list[float] = []
+    horn_cpu: list[dict[str, float]] = []
     inside: list[float] = []
     for _ in range(sizes.repeats):
-        local += ctx.local.call("fit", model=name, x=str(paths["x"]), y=str(paths["y"]),
-                                epochs=sizes.epochs, batch_size=sizes.batch_size,
-                                repeats=1)["seconds"]
-        seconds, job_id = _horn_fit(name, x, y, sizes.epochs, sizes.batch_size)
+        answer = ctx.local.call("fit", model=name, x=str(paths["x"]), y=str(paths["y"]),
+                                epochs=sizes.epochs, batch_size=sizes.batch_size, repeats=1)
+        local += answer["seconds"]
+        local_cpu += answer["cpu_seconds"]
+        seconds, job_id, cpu = _horn_fit(ctx, name, x, y, sizes.epochs, sizes.batch_size)
         horn.append(seconds)
+        horn_cpu.append(cpu)
         inside.append(job_timing(ctx.conn, job_id).training)
     for path in paths.values():
         path.unlink()
     ratio = median(horn) / median(local)
     what = f"{label} {'x'.join(map(str, x.shape))}, {sizes.epochs} epochs"
-    values = {"horn_s": horn, "local_s": local, "worker_fit_s": inside}
+    cpu_total = [sum(cpu.values()) for cpu in horn_cpu]
+    cpu_worker = median([cpu["workers"] for cpu in horn_cpu])
+    cpu_ratio = median(cpu_total) / median(local_cpu)
+    values = {"horn_s": horn, "local_s": local, "worker_fit_s": inside,
+              "horn_cpu_s": horn_cpu, "local_cpu_s": local_cpu}
     return [
         Row(NAME, f"{what}: fit wall time", secs(median(horn)),
             f"{secs(median(local))} local", values=values),
@@ -66,6 +85,10 @@ def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
         Row(NAME, f"{label}: Keras fit on the worker / rest of the call",
             f"{secs(median(inside))} / {secs(median(horn) - median(inside))}",
             values={"worker_fit_s": median(inside)}),
+        Row(NAME, f"{label}: CPU seconds (all processes) horn / local",
+            f"{median(cpu_total):.2f} s ({cpu_worker:.2f} worker)",
+            f"{median(local_cpu):.2f} s local; ratio {cpu_ratio:.3f}",
+            values={"cpu_ratio": cpu_ratio}),
     ]
 
 
