@@ -40,7 +40,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    repeats=5, mlp_samples=60_000, conv_samples=10_000, epochs=3, batch_size=128,
+    repeats=7, mlp_samples=60_000, conv_samples=10_000, epochs=3, batch_size=128,
     tiny_samples=256, tiny_repeats=30, floor_repeats=200, batch_calls=200,
     upload_bytes=1_000_000_000, upload_repeats=3, refit_repeats=5,
     predict_rows=100_000, predict_repeats=5,

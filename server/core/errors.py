@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from schemas.npy import NpyFormatError
 from schemas.validate import SpecError
 from server.store.blobs import BlobError, BlobTooLarge
+from server.store.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
+        if is_outage(exc):
             return error_response(503, "unavailable", "The database connection was lost; "
                                   "retry shortly.", headers={"Retry-After": "2"})
         log.error("database error: %s", exc, exc_info=exc)
