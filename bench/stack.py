@@ -139,10 +139,13 @@ class BenchStack:
         return self.workdir / f"{self._logs:02d}-{name}.log"
 
     # --- workers ---------------------------------------------------------------
-    def start_worker(self, wait: bool = True) -> subprocess.Popen[bytes]:
-        """Start one more `horn worker` (a Celery parent and one prefork child)."""
+    def start_worker(self, wait: bool = True, env: dict[str, str] | None = None
+                     ) -> subprocess.Popen[bytes]:
+        """Start one more `horn worker` (a Celery parent and one prefork child), with
+        `env` added to the stack's environment."""
         log = self._log("worker")
-        proc = procs.spawn([procs.python(), "-m", "server.cli", "worker"], self.env, log)
+        proc = procs.spawn([procs.python(), "-m", "server.cli", "worker"],
+                           {**self.env, **(env or {})}, log)
         proc.log = log  # type: ignore[attr-defined]
         self.workers.append(proc)
         if wait:
