@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -231,7 +232,7 @@ class MetricRow(Base):
                                         index=True)
     epoch: Mapped[int]
     step: Mapped[int | None]
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)  # Keras takes names of any length
     value: Mapped[float] = mapped_column(Float)
     time: Mapped[datetime] = mapped_column(default=utcnow)
 

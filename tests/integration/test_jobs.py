@@ -50,6 +50,19 @@ def test_wait_false_returns_a_job_handle(conn: keras.Connection) -> None:
     assert probs.shape == (256, 2)
 
 
+def test_a_metric_with_a_long_name_is_recorded(conn: keras.Connection) -> None:
+    # Keras takes a metric name of any length; the metrics table once held 200 characters.
+    name = "accuracy_on_the_held_out_part_" * 10
+    model = _model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name=name)])
+    x, y = _data()
+    job = model.fit(x, y, epochs=2, batch_size=64, wait=False, verbose=0)
+    history = job.wait()
+    assert len(history.history[name]) == 2
+    assert job.metrics()[name] == history.history[name]
+
+
 def test_reattached_job_draws_the_progress_bar(conn: keras.Connection,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     x, y = _data()
