@@ -76,5 +76,12 @@ def is_outage(exc: BaseException) -> bool:
     database error (a value it cannot store, a broken constraint) comes back the same
     on every retry."""
     if isinstance(exc, OperationalError):
-        return True
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        return not state.startswith(REPEATED_ERROR_CLASSES)
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+REPEATED_ERROR_CLASSES = ("54",)
+"""SQLSTATE classes that psycopg reports as `OperationalError` although the same
+statement fails again: 54, program limit exceeded (an index row too large, a statement
+too complex)."""

@@ -4,6 +4,7 @@ hold back the writes after it."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from server.store import jobs, models, users
 from server.store.db import make_engine, transaction
 from server.store.migrate import upgrade
+from server.store.tables import utcnow
 from tests.conftest import ADMIN_URL
 from tests.integration import stack
 from worker.events import EventSink, retry_db
@@ -69,6 +71,21 @@ def test_a_refused_write_is_raised_at_once(engine: Engine, job_id: str) -> None:
 
     with pytest.raises(DataError):
         retry_db(write, seconds=30)
+    assert len(calls) == 1
+
+
+def test_a_program_limit_is_not_taken_for_an_outage(engine: Engine, job_id: str) -> None:
+    calls = []
+
+    def write() -> None:  # an index row over PostgreSQL's limit: SQLSTATE 54000
+        calls.append(1)
+        with transaction(engine) as session:
+            jobs.add_epoch_metrics(session, job_id, 0, {secrets.token_hex(5_000): 1.0}, None,
+                                   utcnow())
+
+    with pytest.raises(OperationalError) as raised:
+        retry_db(write, seconds=30)
+    assert getattr(raised.value.orig, "sqlstate", "").startswith("54")
     assert len(calls) == 1
 
 
