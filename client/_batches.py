@@ -21,9 +21,7 @@ import numpy as np
 
 from client import _data, errors
 from client._stream import MAX_MESSAGE_BYTES, CallStream, Closed
-
-STREAM_OPS = frozenset({"train", "test", "predict"})
-"""The calls that go over the session's websocket (the rest go by POST)."""
+from schemas.frames import STREAM_OPS
 
 if TYPE_CHECKING:
     from client.models import Model

@@ -9,6 +9,10 @@ import json
 import struct
 from typing import Any
 
+STREAM_OPS = frozenset({"train", "test", "predict"})
+"""The calls a session's websocket carries (a `train_on_batch` loop's); the rest go by
+POST."""
+
 
 def pack(header: dict[str, Any], payload: bytes = b"") -> bytes:
     """A frame: header length, JSON header, payload."""

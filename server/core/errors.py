@@ -155,6 +155,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        if not is_outage(exc):  # a program limit (a value too large for an index)
+            return error_response(400, "invalid_argument",
+                                  "The request holds a value too large for the database "
+                                  "(a name or key of thousands of characters). Shorten it "
+                                  "and retry.")
         return error_response(
             503, "unavailable",
             "The database is unavailable; the request was not carried out. Retry shortly.",

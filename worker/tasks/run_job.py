@@ -52,8 +52,9 @@ def refused_write_error(exc: DBAPIError) -> RuntimeError:
     reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
     return RuntimeError(
         "horn could not record this job: the database refused to store its progress "
-        f"({reason}). This is a problem on the server, not in your model or data; "
-        "report it to the server's operator with the job id.")
+        f"({reason}). An unusually large value does this, such as a metric name of "
+        "thousands of characters: shorten it and run the job again. Otherwise report it "
+        "to the server's operator with the job id.")
 
 
 @shared_task(name="horn.run_job", bind=True, acks_late=True)

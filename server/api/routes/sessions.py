@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from schemas.api import JobKind, JobStatus, SessionCallResult
+from schemas.frames import STREAM_OPS
 from server import relay
 from server.api.deps import (
     CurrentUser,
@@ -54,8 +55,6 @@ class GatewayTimeout(APIError):
 
 
 Op = Literal["train", "test", "predict", "export", "save_weights", "load_weights", "close"]
-STREAM_OPS = frozenset({"train", "test", "predict"})
-"""The calls the websocket carries (a `train_on_batch` loop's); the rest go by POST."""
 
 
 @router.post("/{job_id}/calls", response_model=SessionCallResult)
