@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reaper.stop()
         if loop_reads is not None:
             await loop_reads.close()
+        wakeups = getattr(app.state, "event_wakeups", None)
+        if wakeups is not None:
+            await wakeups[1].close()
         relay_redis = getattr(app.state, "relay_redis", None)
         if relay_redis is not None:
             await relay_redis[1].aclose()

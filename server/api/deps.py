@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from server.store.db import session_factory
 from server.store.loopreads import LoopReads
 from server.store.tables import LOCAL_USER, JobRow
 from server.store.users import KeyOwner, authenticate_key
+from server.wakeups import EventWakeups
 
 
 @dataclass(frozen=True)
@@ -200,9 +201,9 @@ async def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]
     return user
 
 
-def relay_client(request: HTTPConnection) -> Any:
-    """The app's Redis client (manual-batch relay, event wake-ups), or None without a
-    Redis broker. One client per event loop (a client is bound to the loop it runs on)."""
+def _per_loop(request: HTTPConnection, name: str, make: Callable[[str], Any]) -> Any:
+    """`app.state.<name>`, made by `make(broker_url)` for the running event loop (asyncio
+    Redis clients are bound to the loop they run on), or None without a Redis broker."""
     import asyncio
 
     state = request.app.state
@@ -210,13 +211,29 @@ def relay_client(request: HTTPConnection) -> Any:
     if not relay.uses_redis(url):
         return None
     loop = asyncio.get_running_loop()
-    cached = getattr(state, "relay_redis", None)
+    cached = getattr(state, name, None)
     if cached is None or cached[0] is not loop:
+        cached = (loop, make(url))
+        setattr(state, name, cached)
+    return cached[1]
+
+
+def relay_client(request: HTTPConnection) -> Any:
+    """The app's Redis client (manual-batch relay), or None without a Redis broker."""
+
+    def make(url: str) -> Any:
         import redis.asyncio
 
-        cached = (loop, redis.asyncio.Redis.from_url(url, socket_connect_timeout=10))
-        state.relay_redis = cached
-    return cached[1]
+        return redis.asyncio.Redis.from_url(url, socket_connect_timeout=10)
+
+    return _per_loop(request, "relay_redis", make)
+
+
+def event_wakeups(request: HTTPConnection) -> EventWakeups | None:
+    """The process's event-stream wake-ups (`server.wakeups`), or None without a Redis
+    broker."""
+    hub: EventWakeups | None = _per_loop(request, "event_wakeups", EventWakeups)
+    return hub
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

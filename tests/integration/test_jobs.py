@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -179,3 +181,51 @@ def test_idempotency_key_returns_the_same_job(conn: keras.Connection) -> None:
     assert created.status_code == 201 and again.status_code == 200
     assert created.json()["id"] == again.json()["id"]
     keras.jobs.get(created.json()["id"]).wait()
+
+
+def test_waiting_clients_share_one_redis_subscription(conn: keras.Connection) -> None:
+    # Twelve clients wait on twelve queued jobs at once: the server follows all of
+    # them on one Redis connection, and lets go of each job's channel when it ends.
+    import threading
+
+    import redis
+
+    from tests.conftest import REDIS_URL
+
+    x, y = _data(64)
+    jobs = [_model().fit(x, y, epochs=1, verbose=0, wait=False, queue="nobody-listens")
+            for _ in range(12)]
+    ended: list[BaseException] = []
+
+    def wait(job: keras.jobs.Job) -> None:
+        try:
+            job.wait(timeout=120)
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            ended.append(exc)
+
+    waiters = [threading.Thread(target=wait, args=(job,)) for job in jobs]
+    channels = [f"horn:events:{job.id}" for job in jobs]
+    admin = redis.Redis.from_url(REDIS_URL)
+
+    def subscribers() -> list[int]:
+        return [int(n) for _, n in admin.pubsub_numsub(*channels)]
+
+    def until(check: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline, subscribers()
+            time.sleep(0.05)
+
+    try:
+        for waiter in waiters:
+            waiter.start()
+        until(lambda: subscribers() == [1] * 12)
+        assert max(int(c["sub"]) for c in admin.client_list()) >= 12
+    finally:
+        for job in jobs:
+            job.cancel()
+        for waiter in waiters:
+            waiter.join(timeout=60)
+    assert len(ended) == 12 and all(isinstance(e, errors.JobCancelled) for e in ended)
+    until(lambda: subscribers() == [0] * 12)
+    admin.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -27,7 +26,13 @@ from schemas.api import (
     args_model,
 )
 from schemas.validate import validate_keras_config
-from server.api.deps import CurrentUser, SessionDep, SettingsDep, read_job, relay_client
+from server.api.deps import (
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    event_wakeups,
+    read_job,
+)
 from server.api.strict import StrictJSONRoute
 from server.core import limits
 from server.core.errors import Conflict, InvalidArgument, NotFound
@@ -38,6 +43,7 @@ from server.store.db import session_factory
 from server.store.loopreads import LoopReads
 from server.store.models import get_model
 from server.store.tables import BlobRow, JobRow
+from server.wakeups import Watch
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
@@ -269,17 +275,18 @@ async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIt
 
 
 class EventWake:
-    """How an event stream waits for the next events: a Redis notice from the worker
-    (where Redis is the broker), or else its poll interval.
+    """How an event stream waits for the next events: a notice from the worker through
+    the process's shared Redis subscription (`server.wakeups`, where Redis is the
+    broker), or else its poll interval.
 
-    With Redis the stream still looks at the database every `RECHECK` seconds, for
+    With notices the stream still looks at the database every `RECHECK` seconds, for
     events written without a notice (by the server, or while Redis was away).
     """
 
     RECHECK = 0.5
 
-    def __init__(self, pubsub: Any, poll: float) -> None:
-        self.pubsub = pubsub
+    def __init__(self, watch: Watch | None, poll: float) -> None:
+        self.watch = watch
         self.poll = poll
 
     @classmethod
@@ -287,35 +294,22 @@ class EventWake:
         """Subscribe before the first read, so that no notice can be missed."""
         from server.relay import events_channel
 
-        redis = relay_client(request)
-        if redis is None:
+        hub = event_wakeups(request)
+        if hub is None:
             return cls(None, poll)
-        pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(events_channel(job_id))
-        except Exception:  # noqa: BLE001 - Redis away: poll the database instead
-            await pubsub.aclose()
-            return cls(None, poll)
-        return cls(pubsub, poll)
+        return cls(await hub.watch(events_channel(job_id)), poll)
 
     async def wait(self) -> float:
         """Wait for a notice (or the poll interval); returns the seconds waited."""
         started = time.monotonic()
-        if self.pubsub is None:
+        if self.watch is None:
             await asyncio.sleep(self.poll)
             return self.poll
-        try:
-            message = await self.pubsub.get_message(timeout=self.RECHECK)
-            while message is not None:  # several notices: one read of the database
-                message = await self.pubsub.get_message(timeout=0)
-        except Exception:  # noqa: BLE001 - Redis went away: poll from now on
-            await self.close()
-            self.pubsub = None
+        await self.watch.wait(self.RECHECK if self.watch.live else self.poll)
         return time.monotonic() - started
 
     async def close(self) -> None:
-        """Unsubscribe."""
-        if self.pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self.pubsub.aclose()
-            self.pubsub = None
+        """Stop watching."""
+        if self.watch is not None:
+            await self.watch.close()
+            self.watch = None

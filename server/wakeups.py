@@ -1,0 +1,254 @@
+"""Event-stream wake-ups: one Redis subscription per server process for every stream.
+
+A client waiting on a job (`fit`, `predict`, the dashboard's job page) holds an event
+stream open; the worker publishes a notice on the job's channel after each write
+(`server.relay.EventNotifier`), so the stream reads the new events at once instead of at
+its next poll of the database.
+
+Each stream used to subscribe on a Redis connection of its own: a TCP connection opened
+and closed per waited-on job (a tiny `predict` opened one per call), and as many Redis
+connections as watching clients (Redis refuses clients past `maxclients`, 10,000 by
+default). Here a process shares one subscriber connection among all its streams: a
+channel is subscribed while at least one stream watches it, and one reader task hands
+each notice to the streams of its channel.
+
+A notice is only a hint: a stream still reads the database every `RECHECK` seconds, and
+at its poll interval while Redis is away. When the connection drops, every stream is
+woken (to read what it may have missed) and the hub reconnects in the background,
+subscribing again to every channel still watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CLIENT_NAME = "horn-server-events"
+"""How the hub's connection is named in Redis's `CLIENT LIST`."""
+
+CONFIRM_TIMEOUT = 2.0
+"""Seconds a new stream waits for Redis to confirm its channel's subscription; past
+that it polls until the confirmation comes."""
+
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds between reconnection attempts while Redis is away (the last one repeats)."""
+
+IDLE_PING = 30.0
+"""Seconds without traffic after which the reader pings, to find a dead connection."""
+
+
+class Watch:
+    """One stream's view of its job's channel: `wait()` returns when a notice came or
+    the time ran out. Notices that arrive between two waits are not lost: the next
+    wait returns at once."""
+
+    def __init__(self, hub: EventWakeups, channel: str) -> None:
+        self.hub = hub
+        self.channel = channel
+        self._notice = asyncio.Event()
+
+    @property
+    def live(self) -> bool:
+        """Whether notices for this channel are being delivered now (Redis up and the
+        subscription confirmed)."""
+        return self.hub.is_live(self.channel)
+
+    def wake(self) -> None:
+        """Mark a notice (called by the hub)."""
+        self._notice.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a notice; whether one came."""
+        if not self._notice.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._notice.wait(), timeout)
+        woken = self._notice.is_set()
+        self._notice.clear()
+        return woken
+
+    async def close(self) -> None:
+        """Stop watching (the channel is unsubscribed when no stream watches it)."""
+        await self.hub.unwatch(self)
+
+
+class EventWakeups:
+    """The process's subscriber: `watch(channel)` for each stream, `close()` at shutdown.
+
+    Args:
+        url: the Redis address (the broker's).
+
+    Bound to the event loop it was first used on (as every asyncio Redis client is).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._watches: dict[str, set[Watch]] = {}
+        self._confirmed: set[str] = set()
+        self._sent: Counter[str] = Counter()  # SUBSCRIBEs sent, per channel
+        self._answered: Counter[str] = Counter()  # and confirmed
+        self._changed = asyncio.Event()  # a confirmation came, or the connection changed
+        self._redis: Any = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._connected = False
+        self._closed = False
+
+    # --- streams ---------------------------------------------------------------
+    async def watch(self, channel: str) -> Watch:
+        """Watch `channel`, subscribed before this returns where Redis answers within
+        `CONFIRM_TIMEOUT` (so that no notice published afterwards is missed)."""
+        watch = Watch(self, channel)
+        watches = self._watches.setdefault(channel, set())
+        watches.add(watch)
+        self._start()
+        if len(watches) == 1 and self._connected:
+            await self._subscribe([channel])
+        await self._await_confirmed(channel)
+        return watch
+
+    async def unwatch(self, watch: Watch) -> None:
+        """Forget `watch`; unsubscribe its channel when it was the last."""
+        watches = self._watches.get(watch.channel)
+        if watches is None or watch not in watches:
+            return
+        watches.discard(watch)
+        if watches:
+            return
+        del self._watches[watch.channel]
+        self._confirmed.discard(watch.channel)
+        if self._connected:
+            try:
+                await self._pubsub.unsubscribe(watch.channel)
+            except Exception as exc:  # noqa: BLE001 - the reader reconnects
+                log.debug("unsubscribe failed: %s", exc)
+
+    def is_live(self, channel: str) -> bool:
+        """Whether notices on `channel` reach its watches now."""
+        return self._connected and channel in self._confirmed
+
+    @property
+    def watched(self) -> int:
+        """How many channels are watched now."""
+        return len(self._watches)
+
+    async def close(self) -> None:
+        """Stop the reader and close the connection."""
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+        await self._disconnect()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+            self._redis = None
+        for watches in self._watches.values():
+            for watch in watches:
+                watch.wake()
+
+    # --- the connection --------------------------------------------------------
+    def _start(self) -> None:
+        if self._reader is None and not self._closed:
+            self._reader = asyncio.get_running_loop().create_task(
+                self._run(), name="horn-event-wakeups")
+
+    async def _await_confirmed(self, channel: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CONFIRM_TIMEOUT
+        while channel not in self._confirmed and not self._closed:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    async def _subscribe(self, channels: list[str]) -> None:
+        for channel in channels:
+            self._sent[channel] += 1
+        try:
+            await self._pubsub.subscribe(*channels)
+        except Exception as exc:  # noqa: BLE001 - the reader finds the dead connection
+            log.debug("subscribe failed: %s", exc)
+
+    async def _connect(self) -> None:
+        import redis.asyncio
+
+        if self._redis is None:
+            self._redis = redis.asyncio.Redis.from_url(
+                self.url, socket_connect_timeout=5, socket_keepalive=True,
+                client_name=CLIENT_NAME)
+        pubsub = self._redis.pubsub()
+        await pubsub.connect()
+        self._pubsub = pubsub
+        self._sent.clear()
+        self._answered.clear()
+        self._connected = True
+        channels = list(self._watches)
+        if channels:
+            await self._subscribe(channels)
+
+    async def _disconnect(self) -> None:
+        was_connected, self._connected = self._connected, False
+        self._confirmed.clear()
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        if was_connected:  # what was published meanwhile is in the database
+            for watches in self._watches.values():
+                for watch in watches:
+                    watch.wake()
+        self._changed.set()
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._closed:
+            try:
+                if not self._connected:
+                    await self._connect()
+                    if failures:
+                        log.info("event wake-ups: Redis reachable again")
+                    failures = 0
+                    self._changed.set()
+                message = await self._pubsub.get_message(timeout=IDLE_PING)
+                if message is None:
+                    await self._pubsub.ping()
+                else:
+                    self._handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis away: poll, then reconnect
+                if failures == 0:
+                    log.warning("event wake-ups: Redis unreachable (%s); event streams "
+                                "poll the database until it is back", exc)
+                await self._disconnect()
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                await asyncio.sleep(delay)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        channel = message.get("channel")
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        if kind == "message" and channel is not None:
+            for watch in self._watches.get(channel, ()):
+                watch.wake()
+        elif kind == "subscribe" and channel is not None:
+            self._answered[channel] += 1
+            # Only the answer to the last SUBSCRIBE sent counts: an earlier one may
+            # precede an UNSUBSCRIBE that Redis has not carried out yet.
+            if self._answered[channel] >= self._sent[channel] and channel in self._watches:
+                self._confirmed.add(channel)
+                self._changed.set()
+        elif (kind == "unsubscribe" and channel is not None and channel not in self._watches
+              and self._answered[channel] >= self._sent[channel]):
+            self._sent.pop(channel, None)  # nothing pending: forget the channel
+            self._answered.pop(channel, None)
