@@ -74,7 +74,8 @@ def test_a_notice_between_two_waits_is_not_lost() -> None:
 def test_streams_share_one_connection_and_the_last_to_leave_unsubscribes() -> None:
     async def test(hub: EventWakeups, admin: redis.Redis) -> None:
         channels = [_channel() for _ in range(20)]
-        watches = [await hub.watch(c) for c in channels]
+        watches = await asyncio.gather(*(hub.watch(c) for c in channels))  # all at once
+        assert all(w.live for w in watches)
         extra = await hub.watch(channels[0])  # a second stream on one job
         named = [c for c in admin.client_list() if c["name"] == CLIENT_NAME]
         assert any(int(c["sub"]) >= 20 for c in named)
