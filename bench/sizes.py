@@ -42,7 +42,7 @@ class Sizes:
 FULL = Sizes(
     repeats=7, mlp_samples=60_000, conv_samples=10_000, epochs=3, batch_size=128,
     tiny_samples=256, tiny_repeats=30, floor_repeats=200, batch_calls=200,
-    upload_bytes=1_000_000_000, upload_repeats=3, refit_repeats=5,
+    upload_bytes=1_000_000_000, upload_repeats=5, refit_repeats=5,
     predict_rows=100_000, predict_repeats=5,
     load_clients=50, load_seconds=20.0, submit_users=10, submissions=500,
     event_epochs=40, event_fits=3, stability_jobs=200, scaleout_jobs=200,

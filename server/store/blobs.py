@@ -262,14 +262,26 @@ def _cached_store(blob_url: str, endpoint_url: str, blob_dir: str) -> BlobStore:
         f"directory). Received: HORN_BLOB_URL={blob_url!r}")
 
 
-def missing_ids(session: Session, store: BlobStore, ids: list[str], owner: str) -> list[str]:
-    """The ids among `ids` that `owner` must upload (keeps the asked order): those whose
-    bytes are not stored, and those `owner` never uploaded. Another user's identical
-    bytes do not count: uploading them proves that you hold them."""
-    known = set(session.scalars(select(BlobRef.blob_id).where(
+def owned_ids(session: Session, owner: str, ids: list[str]) -> set[str]:
+    """The ids among `ids` that `owner` may use (see `has_ref`)."""
+    return set(session.scalars(select(BlobRef.blob_id).where(
         BlobRef.owner == owner, BlobRef.blob_id.in_(ids))))
+
+
+def missing_ids(store: BlobStore, ids: list[str], owned: set[str]) -> list[str]:
+    """The ids among `ids` that their owner must upload (keeps the asked order), given
+    the ids they may use (`owned`): those they never uploaded, and those whose bytes
+    are not stored. Another user's identical bytes do not count: uploading them proves
+    that you hold them."""
     return [blob_id for blob_id in dict.fromkeys(ids)
-            if blob_id not in known or not store.exists(blob_id)]
+            if blob_id not in owned or not store.exists(blob_id)]
+
+
+def usable_blob(session: Session, owner: str, blob_id: str) -> BlobRow | None:
+    """The blob's row when `owner` may use it (see `has_ref`), in one read."""
+    return session.scalars(select(BlobRow).join(
+        BlobRef, (BlobRef.blob_id == BlobRow.id) & (BlobRef.owner == owner))
+        .where(BlobRow.id == blob_id)).first()
 
 
 def has_ref(session: Session, owner: str, blob_id: str) -> bool:

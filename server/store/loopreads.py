@@ -18,14 +18,15 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import Integer, Text, bindparam, cast, select
+from sqlalchemy import Integer, Text, any_, bindparam, cast, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import ClauseElement
 
 from server.core.errors import ServiceUnavailable
 from server.store import users
 from server.store.models import is_id
-from server.store.tables import EventRow, JobRow
+from server.store.tables import BlobRef, BlobRow, EventRow, JobRow
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")
 
@@ -42,6 +43,13 @@ _EVENTS_SQL = compile_sql(
     .where(EventRow.job_id == bindparam("job_id"), EventRow.id > bindparam("after_id"))
     .order_by(EventRow.id).limit(bindparam("limit", type_=Integer)))
 _TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
+_BLOB_SQL = compile_sql(
+    select(BlobRow.size).join(BlobRef, (BlobRef.blob_id == BlobRow.id)
+                              & (BlobRef.owner == bindparam("owner")))
+    .where(BlobRow.id == bindparam("id")))
+_REFS_SQL = compile_sql(
+    select(BlobRef.blob_id).where(BlobRef.owner == bindparam("owner"),
+                                  BlobRef.blob_id == any_(bindparam("ids", type_=ARRAY(Text)))))
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailable:
@@ -208,6 +216,18 @@ class LoopReads:
         rows = await self.all(_EVENTS_SQL, {"job_id": job_id, "after_id": after_id,
                                             "limit": limit})
         return [(int(r["id"]), str(r["type"]), _one_line(str(r["data"]))) for r in rows]
+
+    async def blob_size(self, owner: str, blob_id: str) -> int | None:
+        """The size of a blob `owner` may use (`blobs.has_ref`), or None."""
+        row = await self.one(_BLOB_SQL, {"owner": owner, "id": blob_id})
+        return None if row is None else int(row["size"])
+
+    async def blob_refs(self, owner: str, ids: list[str]) -> set[str]:
+        """The ids among `ids` that `owner` may use."""
+        if not ids:
+            return set()
+        rows = await self.all(_REFS_SQL, {"owner": owner, "ids": ids})
+        return {str(r["blob_id"]) for r in rows}
 
     async def key_owner(self, raw_key: str) -> users.KeyOwner | None:
         """`users.authenticate_key` on the loop: the owner of a live key, or None; its

@@ -88,6 +88,26 @@ def test_blob_upload_is_checked(http: httpx.Client) -> None:
     assert http.get(f"/v1/blobs/{good_id}").content == data
 
 
+def test_a_blob_whose_bytes_are_gone_is_missing_again(http: httpx.Client,
+                                                       horn_stack: Stack) -> None:
+    from pathlib import Path
+
+    from server.store.blobs import blob_key
+
+    data = _npy(np.arange(12, dtype="float32") + 0.25)
+    blob_id = hashlib.sha256(data).hexdigest()
+    other = hashlib.sha256(b"never sent").hexdigest()
+    assert http.put(f"/v1/blobs/{blob_id}", content=data).status_code == 200
+    assert http.post("/v1/blobs/missing", json={"ids": [other, blob_id, other]}).json() == {
+        "missing": [other]}  # in the asked order, once each
+    (Path(horn_stack.env["HORN_BLOB_DIR"]) / blob_key(blob_id)).unlink()  # lost on disk
+    assert http.post("/v1/blobs/missing", json={"ids": [blob_id]}).json() == {
+        "missing": [blob_id]}
+    _assert_envelope(http.get(f"/v1/blobs/{blob_id}"), 404, blob_id)
+    assert http.put(f"/v1/blobs/{blob_id}", content=data).status_code == 200  # sent again
+    assert http.get(f"/v1/blobs/{blob_id}").content == data
+
+
 def test_job_needs_known_model_blobs_and_compile(http: httpx.Client) -> None:
     spec = json.loads(keras.Sequential([keras.Input((2,)), layers.Dense(1)]).to_json())
     model_id = http.post("/v1/models", json={"name": "m", "spec": spec}).json()["id"]

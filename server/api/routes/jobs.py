@@ -38,11 +38,11 @@ from server.core import limits
 from server.core.errors import Conflict, InvalidArgument, NotFound
 from server.queue import send_job
 from server.store import jobs as store
-from server.store.blobs import check_blob_id, has_ref
+from server.store.blobs import check_blob_id, usable_blob
 from server.store.db import session_factory
 from server.store.loopreads import LoopReads
 from server.store.models import get_model
-from server.store.tables import BlobRow, JobRow
+from server.store.tables import JobRow
 from server.wakeups import Watch
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
@@ -117,8 +117,8 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
     for name, ref in data.items():
         for blob_id in _blob_ids(ref):
             check_blob_id(blob_id)
-            blob = session.get(BlobRow, blob_id)
-            if blob is None or not has_ref(session, user.name, blob_id):
+            blob = usable_blob(session, user.name, blob_id)
+            if blob is None:
                 raise InvalidArgument(
                     f"Array `{name}` refers to blob {blob_id}, which you never uploaded. "
                     "Upload it with PUT /v1/blobs/{id} first.")
