@@ -96,6 +96,8 @@ class EventWakeups:
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._connected = False
+        self._down = False  # the last attempt to reach Redis failed
+        self._resubscribed: set[str] = set()  # channels subscribed again on a new connection
         self._closed = False
 
     # --- streams ---------------------------------------------------------------
@@ -159,9 +161,11 @@ class EventWakeups:
                 self._run(), name="horn-event-wakeups")
 
     async def _await_confirmed(self, channel: str) -> None:
+        """Wait for the channel's subscription, unless Redis is known to be away (the
+        stream then polls at once)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONFIRM_TIMEOUT
-        while channel not in self._confirmed and not self._closed:
+        while channel not in self._confirmed and not self._closed and not self._down:
             left = deadline - loop.time()
             if left <= 0:
                 return
@@ -191,6 +195,7 @@ class EventWakeups:
         self._answered.clear()
         self._connected = True
         channels = list(self._watches)
+        self._resubscribed = set(channels)
         if channels:
             await self._subscribe(channels)
 
@@ -213,6 +218,7 @@ class EventWakeups:
             try:
                 if not self._connected:
                     await self._connect()
+                    self._down = False
                     if failures:
                         log.info("event wake-ups: Redis reachable again")
                     failures = 0
@@ -225,6 +231,7 @@ class EventWakeups:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: poll, then reconnect
+                self._down = True
                 if failures == 0:
                     log.warning("event wake-ups: Redis unreachable (%s); event streams "
                                 "poll the database until it is back", exc)
@@ -248,6 +255,10 @@ class EventWakeups:
             if self._answered[channel] >= self._sent[channel] and channel in self._watches:
                 self._confirmed.add(channel)
                 self._changed.set()
+                if channel in self._resubscribed:  # a notice may have come in between
+                    self._resubscribed.discard(channel)
+                    for watch in self._watches[channel]:
+                        watch.wake()
         elif (kind == "unsubscribe" and channel is not None and channel not in self._watches
               and self._answered[channel] >= self._sent[channel]):
             self._sent.pop(channel, None)  # nothing pending: forget the channel
