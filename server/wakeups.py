@@ -41,6 +41,9 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 IDLE_PING = 30.0
 """Seconds without traffic after which the reader pings, to find a dead connection."""
 
+CLOSE_TIMEOUT = 2.0
+"""Seconds `close()` waits for the reader and writer tasks to end."""
+
 
 class Watch:
     """One stream's view of its job's channel: `wait()` returns when a notice came or
@@ -73,7 +76,7 @@ class Watch:
 
     async def close(self) -> None:
         """Stop watching (the channel is unsubscribed when no stream watches it)."""
-        await self.hub.unwatch(self)
+        self.hub.unwatch(self)
 
 
 class EventWakeups:
@@ -95,6 +98,8 @@ class EventWakeups:
         self._redis: Any = None
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._connected = False
         self._down = False  # the last attempt to reach Redis failed
         self._resubscribed: set[str] = set()  # channels subscribed again on a new connection
@@ -109,11 +114,15 @@ class EventWakeups:
         watches.add(watch)
         self._start()
         if len(watches) == 1 and self._connected:
-            await self._subscribe([channel])
-        await self._await_confirmed(channel)
+            self._outbox.put_nowait(("subscribe", channel))
+        try:
+            await self._await_confirmed(channel)
+        except BaseException:  # the stream was cancelled (its client left) meanwhile
+            self.unwatch(watch)
+            raise
         return watch
 
-    async def unwatch(self, watch: Watch) -> None:
+    def unwatch(self, watch: Watch) -> None:
         """Forget `watch`; unsubscribe its channel when it was the last."""
         watches = self._watches.get(watch.channel)
         if watches is None or watch not in watches:
@@ -123,11 +132,9 @@ class EventWakeups:
             return
         del self._watches[watch.channel]
         self._confirmed.discard(watch.channel)
+        self._resubscribed.discard(watch.channel)
         if self._connected:
-            try:
-                await self._pubsub.unsubscribe(watch.channel)
-            except Exception as exc:  # noqa: BLE001 - the reader reconnects
-                log.debug("unsubscribe failed: %s", exc)
+            self._outbox.put_nowait(("unsubscribe", watch.channel))
 
     def is_live(self, channel: str) -> bool:
         """Whether notices on `channel` reach its watches now."""
@@ -141,10 +148,12 @@ class EventWakeups:
     async def close(self) -> None:
         """Stop the reader and close the connection."""
         self._closed = True
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reader
+        self._outbox.put_nowait(("stop", ""))
+        tasks = {task for task in (self._reader, self._writer) if task is not None}
+        for task in tasks:
+            task.cancel()
+        if tasks:  # redis-py may swallow a cancellation inside a command: do not hang
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)
         await self._disconnect()
         if self._redis is not None:
             with contextlib.suppress(Exception):
@@ -157,8 +166,9 @@ class EventWakeups:
     # --- the connection --------------------------------------------------------
     def _start(self) -> None:
         if self._reader is None and not self._closed:
-            self._reader = asyncio.get_running_loop().create_task(
-                self._run(), name="horn-event-wakeups")
+            loop = asyncio.get_running_loop()
+            self._reader = loop.create_task(self._run(), name="horn-event-wakeups")
+            self._writer = loop.create_task(self._write(), name="horn-event-subscriptions")
 
     async def _await_confirmed(self, channel: str) -> None:
         """Wait for the channel's subscription, unless Redis is known to be away (the
@@ -173,13 +183,32 @@ class EventWakeups:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
 
-    async def _subscribe(self, channels: list[str]) -> None:
-        for channel in channels:
-            self._sent[channel] += 1
-        try:
-            await self._pubsub.subscribe(*channels)
-        except Exception as exc:  # noqa: BLE001 - the reader finds the dead connection
-            log.debug("subscribe failed: %s", exc)
+    async def _write(self) -> None:
+        """Send the subscriptions' changes, in the order they were made, from this one
+        task: a stream cancelled meanwhile (its client left) cannot leave a command
+        half sent, and streams never write to the connection at the same time."""
+        while not self._closed:
+            changes = [await self._outbox.get()]
+            while not self._outbox.empty():
+                changes.append(self._outbox.get_nowait())
+            if any(kind == "stop" for kind, _ in changes):
+                return
+            runs: list[tuple[str, list[str]]] = []  # consecutive changes of one kind
+            for kind, channel in changes:
+                if runs and runs[-1][0] == kind:
+                    runs[-1][1].append(channel)
+                else:
+                    runs.append((kind, [channel]))
+            for kind, channels in runs:
+                if not self._connected:
+                    continue  # a new connection subscribes every watched channel
+                if kind == "subscribe":
+                    for channel in channels:
+                        self._sent[channel] += 1
+                try:
+                    await getattr(self._pubsub, kind)(*channels)
+                except Exception as exc:  # noqa: BLE001 - the reader finds the dead connection
+                    log.debug("%s failed: %s", kind, exc)
 
     async def _connect(self) -> None:
         import redis.asyncio
@@ -194,10 +223,9 @@ class EventWakeups:
         self._sent.clear()
         self._answered.clear()
         self._connected = True
-        channels = list(self._watches)
-        self._resubscribed = set(channels)
-        if channels:
-            await self._subscribe(channels)
+        self._resubscribed = set(self._watches)
+        for channel in self._watches:
+            self._outbox.put_nowait(("subscribe", channel))
 
     async def _disconnect(self) -> None:
         was_connected, self._connected = self._connected, False

@@ -6,6 +6,7 @@ and is replaced, with its channels subscribed again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -125,3 +126,18 @@ def test_without_redis_a_stream_is_not_held_up() -> None:
     # The refused connection tells at once: the stream does not sit out the wait for a
     # confirmation, it reads the database and polls.
     assert took < CONFIRM_TIMEOUT / 2 and not live and not woken
+
+
+def test_a_stream_cancelled_while_subscribing_leaves_nothing_behind() -> None:
+    async def test(hub: EventWakeups, admin: redis.Redis) -> None:
+        await hub.watch(_channel())  # connected
+        channel = _channel()
+        pending = asyncio.ensure_future(hub.watch(channel))
+        await asyncio.sleep(0)  # the SUBSCRIBE is on its way; the client leaves
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+        assert hub.watched == 1
+        await _until(lambda: _subscribers(admin, channel) == 0)
+
+    _run(test)
