@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -277,11 +277,17 @@ def missing_ids(store: BlobStore, ids: list[str], owned: set[str]) -> list[str]:
             if blob_id not in owned or not store.exists(blob_id)]
 
 
+USABLE_BLOB_QUERY = (
+    select(BlobRow).join(BlobRef, (BlobRef.blob_id == BlobRow.id)
+                         & (BlobRef.owner == bindparam("owner")))
+    .where(BlobRow.id == bindparam("id")))
+"""A blob's row when a user may use it (see `has_ref`), in one read; parameters `owner`
+and `id`."""
+
+
 def usable_blob(session: Session, owner: str, blob_id: str) -> BlobRow | None:
     """The blob's row when `owner` may use it (see `has_ref`), in one read."""
-    return session.scalars(select(BlobRow).join(
-        BlobRef, (BlobRef.blob_id == BlobRow.id) & (BlobRef.owner == owner))
-        .where(BlobRow.id == blob_id)).first()
+    return session.scalars(USABLE_BLOB_QUERY, {"owner": owner, "id": blob_id}).first()
 
 
 def has_ref(session: Session, owner: str, blob_id: str) -> bool:

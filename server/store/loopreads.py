@@ -24,9 +24,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import ClauseElement
 
 from server.core.errors import ServiceUnavailable
-from server.store import users
+from server.store import blobs, users
 from server.store.models import is_id
-from server.store.tables import BlobRef, BlobRow, EventRow, JobRow
+from server.store.tables import BlobRef, EventRow, JobRow
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")
 
@@ -43,10 +43,7 @@ _EVENTS_SQL = compile_sql(
     .where(EventRow.job_id == bindparam("job_id"), EventRow.id > bindparam("after_id"))
     .order_by(EventRow.id).limit(bindparam("limit", type_=Integer)))
 _TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
-_BLOB_SQL = compile_sql(
-    select(BlobRow.size).join(BlobRef, (BlobRef.blob_id == BlobRow.id)
-                              & (BlobRef.owner == bindparam("owner")))
-    .where(BlobRow.id == bindparam("id")))
+_BLOB_SQL = compile_sql(blobs.USABLE_BLOB_QUERY)
 _REFS_SQL = compile_sql(
     select(BlobRef.blob_id).where(BlobRef.owner == bindparam("owner"),
                                   BlobRef.blob_id == any_(bindparam("ids", type_=ARRAY(Text)))))
@@ -218,7 +215,7 @@ class LoopReads:
         return [(int(r["id"]), str(r["type"]), _one_line(str(r["data"]))) for r in rows]
 
     async def blob_size(self, owner: str, blob_id: str) -> int | None:
-        """The size of a blob `owner` may use (`blobs.has_ref`), or None."""
+        """`blobs.usable_blob` on the loop: the size of a blob `owner` may use, or None."""
         row = await self.one(_BLOB_SQL, {"owner": owner, "id": blob_id})
         return None if row is None else int(row["size"])
 

@@ -90,9 +90,8 @@ async def _usable_size(request: Request, session: Session, blob_id: str, owner: 
         return await reads.blob_size(owner, blob_id)
 
     def size(session: Session) -> int | None:
-        row = session.get(BlobRow, blob_id)
-        return row.size if row is not None and store.has_ref(session, owner, blob_id) \
-            else None
+        row = store.usable_blob(session, owner, blob_id)
+        return None if row is None else row.size
 
     found: int | None = await run_in_threadpool(releasing_sessions(size), session)
     return found
