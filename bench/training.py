@@ -10,6 +10,13 @@ Beside wall time, the CPU seconds each side used: local Keras's process, and eve
 process of horn's stack (worker, server, PostgreSQL, Redis, the client). This VM's speed
 changes between runs (the same local fit takes 8.5 s or 15 s), which wall time shows
 and CPU time much less: the CPU ratio says what horn costs the machine beyond Keras.
+
+The target is judged on the medians, as the issue asks. Beside them, the ratio of the
+fastest run each way: on this VM TensorFlow's threads keep the 2 cores busy in one
+run and leave one idle in the next (the same local `fit`, the machine otherwise idle:
+2.5 s with 1.4 cores busy, 3.1-4.4 s with 0.9-1.2), so the medians of a few runs land
+on either speed, while slowdowns only ever add time: the fastest runs compare the two
+sides at the same, full speed (the reason `timeit` reports a minimum).
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ def _horn_fit(ctx: Context, name: str, x: np.ndarray, y: np.ndarray, epochs: int
 
 
 def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
-    """Time `fit` of model `name` on `samples` samples both ways; four rows."""
+    """Time `fit` of model `name` on `samples` samples both ways; five rows."""
     sizes = ctx.sizes
     x, y = models.data(name, samples)
     paths = {part: ctx.workdir / f"{name}-{part}.npy" for part in ("x", "y")}
@@ -71,6 +78,7 @@ def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
     for path in paths.values():
         path.unlink()
     ratio = median(horn) / median(local)
+    best = min(horn) / min(local)
     what = f"{label} {'x'.join(map(str, x.shape))}, {sizes.epochs} epochs"
     cpu_total = [sum(cpu.values()) for cpu in horn_cpu]
     cpu_worker = median([cpu["workers"] for cpu in horn_cpu])
@@ -82,6 +90,9 @@ def compare(ctx: Context, name: str, samples: int, label: str) -> list[Row]:
             f"{secs(median(local))} local", values=values),
         Row(NAME, f"{label}: ratio horn/local", f"{ratio:.3f}", "",
             f"<= {TARGET:.2f} (goal {GOAL:.2f})", ratio <= TARGET, {"ratio": ratio}),
+        Row(NAME, f"{label}: fastest run each way, horn / local (best of {len(horn)})",
+            f"{best:.3f}", f"{secs(min(horn))} / {secs(min(local))}",
+            values={"best_ratio": best}),
         Row(NAME, f"{label}: Keras fit on the worker / rest of the call",
             f"{secs(median(inside))} / {secs(median(horn) - median(inside))}",
             values={"worker_fit_s": median(inside)}),
