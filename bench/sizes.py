@@ -36,6 +36,9 @@ class Sizes:
     event_fits: int
     stability_jobs: int
     scaleout_jobs: int
+    """Jobs of each scale-out phase."""
+    scaleout_rounds: int
+    """Phases of each scale-out configuration (one worker, two), taking turns."""
     scaleout_threads: int
 
 
@@ -46,7 +49,7 @@ FULL = Sizes(
     predict_rows=100_000, predict_repeats=5,
     load_clients=50, load_seconds=20.0, submit_users=10, submissions=500,
     event_epochs=40, event_fits=3, stability_jobs=200, scaleout_jobs=200,
-    scaleout_threads=8,
+    scaleout_rounds=3, scaleout_threads=8,
 )
 
 QUICK = Sizes(
@@ -56,5 +59,5 @@ QUICK = Sizes(
     predict_rows=2_000, predict_repeats=1,
     load_clients=5, load_seconds=1.5, submit_users=2, submissions=10,
     event_epochs=4, event_fits=1, stability_jobs=4, scaleout_jobs=4,
-    scaleout_threads=2,
+    scaleout_rounds=1, scaleout_threads=2,
 )
