@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xxhash
 from numpy.lib import format as npy_format
 
 from client import errors
@@ -64,19 +68,76 @@ def as_array(value: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+class KnownHashes:
+    """The SHA-256 of `.npy` bytes this process has hashed before, found again by a
+    fingerprint that costs a fifteenth as much.
+
+    Keras scripts send the same arrays again and again: `fit` then `evaluate` on the
+    same data, `fit(epochs=1)` in a loop, `predict(x_test)` after `evaluate(x_test)`.
+    SHA-256 runs at ~1.8 GB/s on one core (~100 ms for 188 MB); XXH3-128 at memory
+    speed (~8 ms). Every call still reads all the bytes, so an array changed in place
+    gets a new fingerprint, and with it a new SHA-256 and id: nothing is assumed
+    unchanged. The fingerprint's seed is drawn per process; two different contents
+    with the same fingerprint (probability 2^-128 by chance) could only make a job use
+    bytes this process sent before, and never another user's: the server checks every
+    upload against its SHA-256 and keeps blobs per owner.
+    """
+
+    MIN_BYTES = 1 << 20
+    """Smaller arrays are hashed every time (SHA-256 of 1 MiB: ~0.6 ms)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._seed = secrets.randbits(64)
+        self._known: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def blob_id(self, header: bytes, flat: memoryview) -> str:
+        """SHA-256 (hex) of `header` followed by `flat`."""
+        if len(flat) < self.MIN_BYTES:
+            return _sha256(header, flat)
+        fingerprint = xxhash.xxh3_128(header, seed=self._seed)
+        fingerprint.update(flat)
+        key = fingerprint.digest()
+        with self._lock:
+            known = self._known.get(key)
+            if known is not None:
+                self._known.move_to_end(key)
+                return known
+        digest = _sha256(header, flat)
+        with self._lock:
+            self._known[key] = digest
+            while len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return digest
+
+    def clear(self) -> None:
+        """Forget every fingerprint."""
+        with self._lock:
+            self._known.clear()
+
+
+KNOWN_HASHES = KnownHashes()
+
+
+def _sha256(header: bytes, flat: memoryview) -> str:
+    digest = hashlib.sha256(header)
+    for start in range(0, len(flat), CHUNK):
+        digest.update(flat[start:start + CHUNK])
+    return digest.hexdigest()
+
+
 def encode(array: np.ndarray) -> EncodedArray:
-    """Compute the `.npy` header and the SHA-256 of the full `.npy` bytes."""
+    """Compute the `.npy` header and the SHA-256 of the full `.npy` bytes (found again
+    by fingerprint when this process has sent the same bytes before)."""
     header_dict = npy_format.header_data_from_array_1_0(array)
 
     buffer = io.BytesIO()
     npy_format.write_array_header_1_0(buffer, header_dict) \
         if _fits_v1(header_dict) else npy_format.write_array_header_2_0(buffer, header_dict)
     header = buffer.getvalue()
-    digest = hashlib.sha256(header)
     flat = memoryview(array).cast("B")  # type: ignore[arg-type]
-    for start in range(0, len(flat), CHUNK):
-        digest.update(flat[start:start + CHUNK])
-    return EncodedArray(array=array, header=header, blob_id=digest.hexdigest())
+    return EncodedArray(array=array, header=header, blob_id=KNOWN_HASHES.blob_id(header, flat))
 
 
 def _fits_v1(header: dict[str, Any]) -> bool:

@@ -72,6 +72,19 @@ def test_second_fit_uploads_nothing_and_continues(conn: keras.Connection) -> Non
     assert second.history["loss"][0] < first.history["loss"][0]
 
 
+def test_an_array_changed_in_place_is_sent_again(conn: keras.Connection) -> None:
+    x, _ = blobs_data(n=14_000, seed=6)  # 1.1 MB: found again by fingerprint when unchanged
+    model = mlp(20, 4)
+    before = model.predict(x, verbose=0)
+    sent = conn.stats.bytes_uploaded
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+    assert conn.stats.bytes_uploaded == sent
+    x[:] = x[::-1].copy()  # the same array object, its rows reversed
+    after = model.predict(x, verbose=0)
+    assert conn.stats.bytes_uploaded >= sent + x.nbytes
+    np.testing.assert_allclose(after, before[::-1], rtol=1e-5, atol=1e-7)
+
+
 def test_conv2d_network_learns(conn: keras.Connection) -> None:
     rng = np.random.default_rng(3)
     n = 600

@@ -73,6 +73,67 @@ def test_blob_id_is_sha256_of_npy_bytes() -> None:
     np.testing.assert_array_equal(npy.from_npy_bytes(raw), array)
 
 
+def _sha256_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = hashlib.sha256
+
+    def counting(data: bytes = b"") -> object:
+        calls.append(1)
+        return real(data)
+
+    monkeypatch.setattr(_data.hashlib, "sha256", counting)
+    return calls
+
+
+def _npy_sha256(array: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return hashlib.new("sha256", buffer.getvalue()).hexdigest()  # not counted
+
+
+def test_arrays_sent_before_are_not_hashed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _sha256_calls(monkeypatch)
+    big = np.random.default_rng(0).random((1024, 300), dtype="float32")  # 1.2 MB
+    first = _data.encode(big).blob_id
+    assert len(calls) == 1
+    assert _data.encode(big).blob_id == first  # found by its fingerprint
+    assert _data.encode(big.copy()).blob_id == first  # the same bytes elsewhere
+    assert len(calls) == 1
+    assert first == _npy_sha256(big)
+
+
+def test_an_array_changed_in_place_gets_its_new_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _sha256_calls(monkeypatch)
+    big = np.zeros((1024, 300), dtype="float32")
+    before = _data.encode(big).blob_id
+    big[517, 3] = 1e-30  # one value deep inside
+    after = _data.encode(big).blob_id
+    assert after != before and after == _npy_sha256(big)
+    # The same bytes as another shape or dtype are another `.npy` file.
+    reshaped = _data.encode(big.reshape(300, 1024)).blob_id
+    as_ints = _data.encode(big.view("int32")).blob_id
+    assert len({after, reshaped, as_ints}) == 3
+    assert reshaped == _npy_sha256(big.reshape(300, 1024))
+    assert len(calls) == 4
+
+
+def test_known_hashes_are_bounded_and_small_arrays_always_hashed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _sha256_calls(monkeypatch)
+    known = _data.KnownHashes(size=2)
+    arrays = [np.full((1 << 18,), i, dtype="float32") for i in range(3)]  # 1 MiB each
+    for array in arrays:
+        known.blob_id(b"h", array.data.cast("B"))
+    assert len(calls) == 3
+    known.blob_id(b"h", arrays[2].data.cast("B"))  # still known
+    known.blob_id(b"h", arrays[0].data.cast("B"))  # the oldest was forgotten
+    assert len(calls) == 4
+    small = np.ones(10, dtype="float32")
+    known.blob_id(b"h", small.data.cast("B"))
+    known.blob_id(b"h", small.data.cast("B"))
+    assert len(calls) == 6
+
+
 def test_npy_checks() -> None:
     good = npy.to_npy_bytes(np.ones((2, 2), dtype="int32"))
     header = npy.parse_header(good)
