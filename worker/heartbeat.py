@@ -1,6 +1,8 @@
 """A running job's heartbeat: a thread that renews the lease and watches for a cancel
 request, a lost lease and the job's time limit, so that training (which checks the
-flags after every batch) stops within one batch."""
+flags after every batch) stops within one batch. It also writes what training hands
+it: progress events every interval, an epoch's record (metrics, event, checkpoint) as
+soon as the epoch ends, while the next one trains."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class Heartbeat:
         """Stop after the epoch in progress (a local callback set `stop_training`)."""
         self.timed_out = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="horn-heartbeat", daemon=True)
 
     @property
@@ -45,19 +48,27 @@ class Heartbeat:
     @property
     def should_stop(self) -> bool:
         """Whether training must stop after the current batch."""
-        return self.cancel_requested or self.timed_out or self.sink.lost
+        return (self.cancel_requested or self.timed_out or self.sink.lost
+                or self.sink.refused is not None)
 
     def __enter__(self) -> Heartbeat:
+        self.sink.writer = self._wake.set
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.sink.writer = None  # what is left is written by the caller (`flush`)
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
         last_renewal = 0.0
-        while not self._stop.wait(self.interval):
+        while True:
+            self._wake.wait(self.interval)  # an interval, or an epoch's record handed over
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             if self.time_limit is not None and \
                     time.monotonic() - self.started > self.time_limit:
                 self.timed_out = True
@@ -70,11 +81,11 @@ class Heartbeat:
                         self.cancel_requested = self.cancel_requested or state[1]
                         self.stop_requested = self.stop_requested or state[2]
                 else:
+                    if self.sink.pending:  # an epoch's record, deferred progress events
+                        self.sink.flush()
                     cancel, stop = self.sink.control_flags()
                     self.cancel_requested = self.cancel_requested or cancel
                     self.stop_requested = self.stop_requested or stop
-                    if self.sink.pending:  # deferred progress events
-                        self.sink.flush()
             except LeaseLost:
                 log.warning("job %s: lease lost to another worker; stopping",
                             self.sink.job_id)

@@ -51,7 +51,14 @@ class ProgressCallback(keras.callbacks.Callback):
         self._last_sent = 0.0
         self.sink.emit(type_, data or {}, defer=True)
 
+    def _raise_refused(self) -> None:
+        """Fail here, in training, if the database refused an epoch's record that the
+        heartbeat thread wrote (the job fails with the database's error)."""
+        if self.sink.refused is not None:
+            raise self.sink.refused
+
     def _batch(self, phase: str, batch: int, logs: dict[str, Any] | None) -> None:
+        self._raise_refused()
         now = time.monotonic()
         if now - self._last_sent >= self.interval:
             self._last_sent = now
@@ -79,6 +86,7 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         ended = time.time()  # the worker's clock when Keras ended the epoch
+        self._raise_refused()
         cleaned = clean_logs(logs)
         self.epochs.append(epoch)
         for key, value in cleaned.items():
@@ -95,8 +103,9 @@ class ProgressCallback(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.sink.emit("train_end", {"logs": clean_logs(logs)})
         self._in_fit = False
+        self.sink.emit("train_end", {"logs": clean_logs(logs)})  # after every epoch's record
+        self._raise_refused()
 
     # --- evaluation (alone, not the validation inside fit) ---------------------------
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:

@@ -130,3 +130,52 @@ def test_the_outage_check_reads_the_error() -> None:
 
     assert is_outage(OperationalError("SELECT 1", {}, Exception("connection refused")))
     assert not is_outage(DataError("INSERT", {}, Exception("value too long")))
+
+
+def _record(sink: EventSink, epoch: int, logs: dict[str, float | str]) -> None:
+    """What the progress callback hands the sink when an epoch ends."""
+    history = {"history": {k: [v] for k, v in logs.items()}, "epoch": [epoch]}
+    sink.epoch_end(epoch, logs, {"epoch": epoch, "logs": logs}, step=10,
+                   checkpoint=(1, history, b"weights of epoch %d" % epoch))
+
+
+def test_an_epoch_record_handed_to_the_writer_goes_out_whole(engine: Engine, job_id: str
+                                                              ) -> None:
+    sink = EventSink(engine, job_id, WORKER, lease_seconds=60)
+    woken: list[int] = []
+    sink.writer = lambda: woken.append(1)
+    sink.emit("epoch_begin", {"epoch": 0}, defer=True)
+    _record(sink, 0, {"loss": 0.5})
+    assert woken == [1]  # training did not wait for the database
+    assert _event_types(engine, job_id) == []
+    assert sink.flush() is True  # what the heartbeat thread does when woken
+    assert _event_types(engine, job_id) == ["epoch_begin", "epoch_end"]
+    with transaction(engine) as session:
+        checkpoint = jobs.get_checkpoint(session, job_id)
+        assert checkpoint is not None and checkpoint.epoch == 0
+        assert checkpoint.data == b"weights of epoch 0"
+        assert [(m.epoch, m.name, m.value) for m in jobs.job_metrics(session, job_id)] == [
+            (0, "loss", 0.5)]
+    assert sink.pending == 0 and sink.refused is None
+
+
+def test_a_refused_epoch_record_is_kept_for_training_to_raise(engine: Engine, job_id: str
+                                                              ) -> None:
+    sink = EventSink(engine, job_id, WORKER, lease_seconds=60)
+    sink.writer = lambda: None
+    _record(sink, 0, {secrets.token_hex(5_000): 1.0})  # an index row over the limit
+    with pytest.raises(OperationalError) as raised:
+        sink.flush()
+    assert sink.refused is raised.value  # the progress callback raises it in training
+    assert sink.pending == 0
+    with transaction(engine) as session:
+        assert jobs.get_checkpoint(session, job_id) is None  # nothing of the epoch
+
+
+def test_a_refused_progress_event_does_not_fail_training(engine: Engine, job_id: str
+                                                         ) -> None:
+    sink = EventSink(engine, job_id, WORKER, lease_seconds=60)
+    sink.emit("x" * 40, {}, defer=True)
+    with pytest.raises(DataError):
+        sink.flush()
+    assert sink.refused is None

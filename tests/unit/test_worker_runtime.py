@@ -159,3 +159,40 @@ def test_finished_traces_are_freed_between_jobs() -> None:
     for _ in range(4):
         job()
     assert traced_graphs() <= after_one
+
+
+class _RefusingSink:
+    """Takes events; the first epoch's record is then refused by the database, as the
+    heartbeat thread would find when writing it."""
+
+    def __init__(self) -> None:
+        self.refused: Exception | None = None
+        self.records: list[int] = []
+
+    def emit(self, *_: object, **__: object) -> None:
+        pass
+
+    def epoch_end(self, epoch: int, *_: object, **__: object) -> None:
+        self.records.append(epoch)
+        from sqlalchemy.exc import DataError
+
+        self.refused = DataError("INSERT", {}, Exception("value too long"))
+
+
+def test_a_refused_epoch_record_fails_training_at_the_next_batch() -> None:
+    from sqlalchemy.exc import DataError
+
+    from worker.progress import ProgressCallback
+
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((64, 6), "float32"), np.zeros((64, 2), "float32")
+    sink = _RefusingSink()
+    seen: list[int] = []
+    batches = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: seen.append(batch))
+    with pytest.raises(DataError, match="value too long"):
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0,
+                  callbacks=[batches, ProgressCallback(sink, 0.25)])  # type: ignore[arg-type]
+    assert sink.records == [0]  # no second epoch was recorded
+    assert seen == [0, 1, 2, 3, 0]  # stopped at the first batch after the refusal
