@@ -201,8 +201,8 @@ def build_model(spec: dict[str, Any]) -> Any:
 
 def ensure_built(model: Any, x: Any) -> None:
     """Build a model that has no input shape yet (a Sequential without `Input`) from
-    the data, so that stored weights can be loaded into it."""
-    if model.built or not isinstance(x, np.ndarray):
+    the data (an array or a tensor), so that stored weights can be loaded into it."""
+    if model.built or isinstance(x, (dict, list, tuple)) or not hasattr(x, "shape"):
         return
     model.build((None, *x.shape[1:]))
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     model_cache_mb: int = Field(default=2048, ge=0)
     """MB of variables (weights and optimizer state) a worker child keeps warm at most,
     on the GPU where it has one; the last job's model is kept whatever its size."""
+    data_cache_mb: int = Field(default=1024, ge=0)
+    """MB of a worker child's recent arrays it keeps as tensors for later jobs on the
+    same data (no reading, no conversion by Keras); 0 turns it off."""
     job_soft_time_limit: int = Field(default=24 * 3600, ge=1)
     job_time_limit: int = Field(default=24 * 3600 + 300, ge=1)
 

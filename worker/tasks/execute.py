@@ -18,7 +18,7 @@ from server.store import jobs as job_store
 from server.store import models as model_store
 from server.store.blobs import BlobStore, make_blob_store, record_blob
 from server.store.db import transaction
-from worker import checkpoints, metrics, model_cache, runtime
+from worker import checkpoints, data_cache, metrics, model_cache, runtime
 from worker.events import EventSink, LeaseLost, clean_logs, retry_db
 from worker.heartbeat import Heartbeat
 from worker.metrics import epoch_timer
@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def _load(blobs: BlobStore, ref: Any) -> Any:
+    """The job's arrays (a name, list or dict of blob ids): NumPy arrays, or the tensors
+    this child kept of them (`worker.data_cache`)."""
     if ref is None:
         return None
     if isinstance(ref, str):
-        return blobs.load_array(ref)
+        return data_cache.cache().get(ref, lambda: blobs.load_array(ref))
     if isinstance(ref, dict):
         return {k: _load(blobs, v) for k, v in ref.items()}
     return [_load(blobs, v) for v in ref]
