@@ -9,6 +9,10 @@ Commands:
   {"seconds": [...], "cpu_seconds": [...]} — wall time and CPU time (all threads) of
   each `model.fit` call, a fresh seeded model each time, after one untimed warm-up fit
   of two steps.
+- `sensitivity`: {model, x, y, epochs, batch_size, pairs, period, busy} ->
+  {"quiet": [...], "loaded": [...]} — wall time of `model.fit` alone and with a light
+  periodic load in another process (`bench.load`), alternating, a fresh seeded model
+  each time.
 - `batches`: {model, calls, batch_size} -> {"train": [...], "predict": [...]} —
   seconds of each `train_on_batch` and `predict_on_batch` call, after warm-up calls.
 """
@@ -99,6 +103,33 @@ def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "cpu_seconds": cpu}
 
 
+def _sensitivity(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from bench import models
+    from bench.load import periodic_load
+
+    x, y = np.load(args["x"]), np.load(args["y"])
+    warm = models.build(keras, args["model"], models.SEED)
+    warm.fit(x, y, epochs=1, batch_size=args["batch_size"], steps_per_epoch=2, verbose=0)
+
+    def timed_fit() -> float:
+        model = models.build(keras, args["model"], models.SEED)
+        began = time.perf_counter()
+        model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
+        return time.perf_counter() - began
+
+    timings: dict[str, list[float]] = {"quiet": [], "loaded": []}
+    for pair in range(int(args["pairs"])):
+        for kind in ("quiet", "loaded") if pair % 2 == 0 else ("loaded", "quiet"):
+            if kind == "quiet":
+                timings[kind].append(timed_fit())
+            else:
+                with periodic_load(float(args["period"]), float(args["busy"])):
+                    timings[kind].append(timed_fit())
+    return timings
+
+
 def _cpu_seconds() -> float:
     """CPU seconds (user and system, all threads) this process has used."""
     times = os.times()
@@ -134,7 +165,7 @@ def main() -> None:
     """Serve commands from stdin until it closes."""
     import keras
 
-    commands = {"fit": _fit, "batches": _batches}
+    commands = {"fit": _fit, "batches": _batches, "sensitivity": _sensitivity}
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -40,6 +40,9 @@ class Sizes:
     scaleout_rounds: int
     """Phases of each scale-out configuration (one worker, two), taking turns."""
     scaleout_threads: int
+    sensitivity_pairs: int
+    """Local MLP fits alone and under a light periodic load, each (the machine's
+    sensitivity to other processes)."""
 
 
 FULL = Sizes(
@@ -49,7 +52,7 @@ FULL = Sizes(
     predict_rows=100_000, predict_repeats=5,
     load_clients=50, load_seconds=20.0, submit_users=10, submissions=500,
     event_epochs=40, event_fits=3, stability_jobs=200, scaleout_jobs=200,
-    scaleout_rounds=3, scaleout_threads=8,
+    scaleout_rounds=3, scaleout_threads=8, sensitivity_pairs=5,
 )
 
 QUICK = Sizes(
@@ -59,5 +62,5 @@ QUICK = Sizes(
     predict_rows=2_000, predict_repeats=1,
     load_clients=5, load_seconds=1.5, submit_users=2, submissions=10,
     event_epochs=4, event_fits=1, stability_jobs=4, scaleout_jobs=4,
-    scaleout_rounds=1, scaleout_threads=2,
+    scaleout_rounds=1, scaleout_threads=2, sensitivity_pairs=1,
 )
