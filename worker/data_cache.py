@@ -62,11 +62,6 @@ class DataCache:
             self._bytes -= nbytes
         return tensor
 
-    def clear(self) -> None:
-        """Forget every tensor."""
-        self._tensors.clear()
-        self._bytes = 0
-
 
 def _to_cpu_tensor(array: np.ndarray) -> Any:
     import tensorflow as tf
