@@ -85,7 +85,8 @@ class LocalKeras:
 
 # --- the child ------------------------------------------------------------------------
 
-def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
+def _warm_data(keras: Any, args: dict[str, Any]) -> tuple[Any, Any]:
+    """The command's arrays, after one untimed warm-up fit of two steps."""
     import numpy as np
 
     from bench import models
@@ -93,40 +94,37 @@ def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
     x, y = np.load(args["x"]), np.load(args["y"])
     warm = models.build(keras, args["model"], models.SEED)
     warm.fit(x, y, epochs=1, batch_size=args["batch_size"], steps_per_epoch=2, verbose=0)
-    seconds, cpu = [], []
-    for _ in range(int(args["repeats"])):
-        model = models.build(keras, args["model"], models.SEED)
-        began, cpu_began = time.perf_counter(), _cpu_seconds()
-        model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
-        seconds.append(time.perf_counter() - began)
-        cpu.append(_cpu_seconds() - cpu_began)
-    return {"seconds": seconds, "cpu_seconds": cpu}
+    return x, y
+
+
+def _timed_fit(keras: Any, args: dict[str, Any], x: Any, y: Any) -> tuple[float, float]:
+    """Wall and CPU seconds of one `fit` of a fresh seeded model."""
+    from bench import models
+
+    model = models.build(keras, args["model"], models.SEED)
+    began, cpu_began = time.perf_counter(), _cpu_seconds()
+    model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
+    return time.perf_counter() - began, _cpu_seconds() - cpu_began
+
+
+def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
+    x, y = _warm_data(keras, args)
+    timings = [_timed_fit(keras, args, x, y) for _ in range(int(args["repeats"]))]
+    return {"seconds": [wall for wall, _ in timings], "cpu_seconds": [cpu for _, cpu in timings]}
 
 
 def _sensitivity(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-
-    from bench import models
     from bench.load import periodic_load
 
-    x, y = np.load(args["x"]), np.load(args["y"])
-    warm = models.build(keras, args["model"], models.SEED)
-    warm.fit(x, y, epochs=1, batch_size=args["batch_size"], steps_per_epoch=2, verbose=0)
-
-    def timed_fit() -> float:
-        model = models.build(keras, args["model"], models.SEED)
-        began = time.perf_counter()
-        model.fit(x, y, epochs=args["epochs"], batch_size=args["batch_size"], verbose=0)
-        return time.perf_counter() - began
-
+    x, y = _warm_data(keras, args)
     timings: dict[str, list[float]] = {"quiet": [], "loaded": []}
     for pair in range(int(args["pairs"])):
         for kind in ("quiet", "loaded") if pair % 2 == 0 else ("loaded", "quiet"):
             if kind == "quiet":
-                timings[kind].append(timed_fit())
+                timings[kind].append(_timed_fit(keras, args, x, y)[0])
             else:
                 with periodic_load(float(args["period"]), float(args["busy"])):
-                    timings[kind].append(timed_fit())
+                    timings[kind].append(_timed_fit(keras, args, x, y)[0])
     return timings
 
 

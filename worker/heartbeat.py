@@ -48,8 +48,7 @@ class Heartbeat:
     @property
     def should_stop(self) -> bool:
         """Whether training must stop after the current batch."""
-        return (self.cancel_requested or self.timed_out or self.sink.lost
-                or self.sink.refused is not None)
+        return self.cancel_requested or self.timed_out or self.sink.lost
 
     def __enter__(self) -> Heartbeat:
         self.sink.writer = self._wake.set

@@ -15,7 +15,6 @@ class _Sink:
     job_id = "job"
     lost = False
     pending = False
-    refused = None
     writer = None
 
     def __init__(self, cancel: bool, stop: bool) -> None:
@@ -54,7 +53,6 @@ class _RecordSink:
 
     job_id = "job"
     lost = False
-    refused = None
     writer: Any = None
 
     def __init__(self) -> None:
