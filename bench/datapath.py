@@ -67,7 +67,7 @@ def upload(ctx: Context) -> list[Row]:
     rate = median(rates)
     return [
         Row(NAME, f"upload {mb(ctx.sizes.upload_bytes)} float32 (PUT, loopback)",
-            mbps(rate), f"SHA-256 on the client {mbps(median(hashing))}",
+            mbps(rate), f"BLAKE3 on the client {mbps(median(hashing))}",
             f">= {UPLOAD_TARGET / 1e6:.0f} MB/s", rate >= UPLOAD_TARGET,
             {"upload_bytes_per_s": rates, "hash_bytes_per_s": hashing}),
     ]

@@ -28,7 +28,7 @@ from client._history import History
 from client._http import Connection, connect, get_connection
 from client.models import Input, Model, Sequential
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Connection",

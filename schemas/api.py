@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 BLOB_ID_PATTERN = r"^[0-9a-f]{64}$"
-"""A blob id is the lowercase hex SHA-256 of the blob's bytes."""
+"""A blob id is the lowercase hex BLAKE3 hash of the blob's bytes (`schemas.contenthash`)."""
 
 MAX_NAME_LENGTH = 200
 
@@ -117,7 +117,7 @@ class BlobsMissingRequest(_Strict):
         for blob_id in ids:
             if not re.fullmatch(BLOB_ID_PATTERN, blob_id):
                 raise ValueError(
-                    f"expected blob ids as 64 lowercase hex characters (SHA-256). "
+                    f"expected blob ids as 64 lowercase hex characters (BLAKE3). "
                     f"Received: {blob_id[:80]!r}"
                 )
         return ids
@@ -130,7 +130,7 @@ class BlobsMissing(BaseModel):
 
 
 class BlobPublic(BaseModel):
-    """A stored array: its id (SHA-256 of the `.npy` bytes), size, dtype and shape."""
+    """A stored array: its id (BLAKE3 hash of the `.npy` bytes), size, dtype and shape."""
 
     id: str
     size: int

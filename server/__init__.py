@@ -1,3 +1,3 @@
 """horn's server: the FastAPI app, the database layer, the CLI."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -5,7 +5,7 @@ it is given into a TensorFlow tensor, a copy of the whole array: for the benchma
 188 MB, 26 ms when the machine has huge pages at hand and 0.1-0.5 s when it has not;
 the worker first reads the array from the blob store (17 ms). A user who calls `fit`
 again on the same data in one process pays that again too. A worker child keeps the
-tensors of its last jobs' arrays by blob id (the SHA-256 of the array's bytes: the
+tensors of its last jobs' arrays by blob id (the BLAKE3 hash of the array's bytes: the
 same id is the same array, for every user allowed to name it), least recently used
 out first within `HORN_DATA_CACHE_MB`, and a later job on the same data hands Keras the
 tensor, which Keras uses as it is (the same values, the same results: it converts an

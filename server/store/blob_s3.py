@@ -3,7 +3,7 @@
 Chosen with `HORN_BLOB_URL=s3://bucket/prefix`; `HORN_S3_ENDPOINT_URL` names a store
 other than AWS. Credentials and region come from boto3's usual sources
 (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_DEFAULT_REGION`, an instance role).
-Keys are `prefix/ab/cd/<sha256>`, the same layout as a local blob directory, so
+Keys are `prefix/ab/cd/<blob id>`, the same layout as a local blob directory, so
 `aws s3 sync DIR s3://bucket/prefix --exclude '*/.upload-*'` moves a store across.
 """
 

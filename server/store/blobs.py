@@ -1,5 +1,5 @@
-"""The content-addressed array store: `.npy` bytes named by their SHA-256, rows describing
-them.
+"""The content-addressed array store: `.npy` bytes named by their BLAKE3 hash
+(`schemas.contenthash`), rows describing them.
 
 Two backends share one interface, `BlobStore`: a directory (`LocalBlobStore`, the
 default, also right for a shared file system) and S3-compatible object storage
@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
-import hashlib
 import os
 import re
 import shutil
@@ -28,7 +27,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas import npy
+from schemas import contenthash, npy
 from server.store.tables import BlobRef, BlobRow
 
 if TYPE_CHECKING:
@@ -47,10 +46,10 @@ class BlobTooLarge(BlobError):
 
 
 def check_blob_id(blob_id: str) -> str:
-    """Return `blob_id` if it is a SHA-256 hex digest, else raise BlobError."""
+    """Return `blob_id` if it is 64 lowercase hex characters, else raise BlobError."""
     if not _BLOB_ID.fullmatch(blob_id):
         raise BlobError(
-            "Expected a blob id of 64 lowercase hex characters (the SHA-256 of the "
+            "Expected a blob id of 64 lowercase hex characters (the BLAKE3 hash of the "
             f".npy bytes). Received: {blob_id[:80]!r}"
         )
     return blob_id
@@ -63,7 +62,7 @@ def blob_key(blob_id: str) -> str:
 
 
 class BlobStore(abc.ABC):
-    """Where `.npy` blobs live, named by the SHA-256 of their bytes.
+    """Where `.npy` blobs live, named by the BLAKE3 hash of their bytes.
 
     Blobs are immutable: a blob id always names the same bytes, so backends never
     overwrite and readers may cache freely.
@@ -106,7 +105,7 @@ class BlobStore(abc.ABC):
         """Store `.npy` bytes produced on this side (e.g. predictions); returns the id."""
         header = npy.parse_header(data[: npy.MAX_HEADER_BYTES])
         npy.check_length(header, len(data))
-        blob_id = hashlib.sha256(data).hexdigest()
+        blob_id = contenthash.blob_id(data)
         if not self.exists(blob_id):
             self._put_bytes(blob_id, data)
         return blob_id, header
@@ -125,7 +124,7 @@ class BlobStore(abc.ABC):
         check_blob_id(blob_id)
         spool = self._spool_dir(blob_id)
         spool.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
+        digest = contenthash.hasher()
         size = 0
         head = bytearray()
         fd, name = tempfile.mkstemp(dir=spool, prefix=".upload-")
@@ -148,8 +147,10 @@ class BlobStore(abc.ABC):
             if digest.hexdigest() != blob_id:
                 raise BlobError(
                     f"The uploaded bytes hash to {digest.hexdigest()}, not to the blob id "
-                    f"{blob_id} they were sent as. Compute the id as the SHA-256 of the "
-                    ".npy bytes, or retry if the upload was interrupted."
+                    f"{blob_id} they were sent as. Compute the id as the BLAKE3 hash of the "
+                    ".npy bytes (`schemas.contenthash.blob_id`), or retry if the upload was "
+                    "interrupted. A horn client from before 0.2 names arrays by SHA-256: "
+                    "upgrade it to the server's version."
                 )
             await asyncio.to_thread(self._commit_file, blob_id, tmp)
         finally:
@@ -158,8 +159,8 @@ class BlobStore(abc.ABC):
 
     def put_file(self, src: Path) -> str:
         """Store a checked file that is not an `.npy` array (the weights file of an
-        imported `.keras` model) under its SHA-256; returns the id."""
-        digest = hashlib.sha256()
+        imported `.keras` model) under its BLAKE3 hash; returns the id."""
+        digest = contenthash.hasher()
         with src.open("rb") as handle:
             while chunk := handle.read(CHUNK_BYTES):
                 digest.update(chunk)

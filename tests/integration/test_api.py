@@ -3,7 +3,6 @@ protocol, events with replay, metrics and weights."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 
@@ -13,6 +12,7 @@ import pytest
 
 import client as keras
 from client import layers
+from schemas.contenthash import blob_id as blob_id_of
 from tests.conftest import Stack
 
 
@@ -70,14 +70,14 @@ def test_bad_input_gets_clear_4xx(http: httpx.Client) -> None:
 
 def test_blob_upload_is_checked(http: httpx.Client) -> None:
     data = _npy(np.arange(10, dtype="float32"))
-    good_id = hashlib.sha256(data).hexdigest()
+    good_id = blob_id_of(data)
     _assert_envelope(http.put(f"/v1/blobs/{'0' * 64}", content=data), 400, "hash")
-    _assert_envelope(http.put(f"/v1/blobs/{hashlib.sha256(data[:-4]).hexdigest()}",
+    _assert_envelope(http.put(f"/v1/blobs/{blob_id_of(data[:-4])}",
                               content=data[:-4]), 400, "truncated")
     pickled = io.BytesIO()
     np.save(pickled, np.array([object()], dtype=object), allow_pickle=True)
     bad = pickled.getvalue()
-    _assert_envelope(http.put(f"/v1/blobs/{hashlib.sha256(bad).hexdigest()}", content=bad),
+    _assert_envelope(http.put(f"/v1/blobs/{blob_id_of(bad)}", content=bad),
                      400, "object")
     assert http.post("/v1/blobs/missing", json={"ids": [good_id]}).json() == {
         "missing": [good_id]}
@@ -95,8 +95,8 @@ def test_a_blob_whose_bytes_are_gone_is_missing_again(http: httpx.Client,
     from server.store.blobs import blob_key
 
     data = _npy(np.arange(12, dtype="float32") + 0.25)
-    blob_id = hashlib.sha256(data).hexdigest()
-    other = hashlib.sha256(b"never sent").hexdigest()
+    blob_id = blob_id_of(data)
+    other = blob_id_of(b"never sent")
     assert http.put(f"/v1/blobs/{blob_id}", content=data).status_code == 200
     assert http.post("/v1/blobs/missing", json={"ids": [other, blob_id, other]}).json() == {
         "missing": [other]}  # in the asked order, once each

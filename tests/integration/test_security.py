@@ -4,7 +4,6 @@ API's checks) is refused by the worker without running."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
@@ -18,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 import client as keras
 from client import layers
+from schemas.contenthash import blob_id as blob_id_of
 from tests.conftest import Stack
 from tests.security.payloads import SPECS
 
@@ -59,7 +59,7 @@ def test_worker_refuses_a_spec_that_bypassed_the_api(horn_stack: Stack,
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((4, 4), "float32"), allow_pickle=False)
     data = buffer.getvalue()
-    blob_id = hashlib.sha256(data).hexdigest()
+    blob_id = blob_id_of(data)
     conn.request("PUT", f"/v1/blobs/{blob_id}", content=data)
     job = conn.post("/v1/jobs", {"model_id": model_id, "kind": "predict",
                                  "data": {"x": blob_id}})

@@ -3,7 +3,6 @@ for an admin and two ordinary users, alice and bob."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from schemas.contenthash import blob_id as blob_id_of
 from server.core.config import Settings
 from server.main import create_app
 from server.store import users
@@ -71,7 +71,7 @@ def npy(array: np.ndarray) -> bytes:
 
 def upload(srv: Server, user: str, array: np.ndarray) -> str:
     data = npy(array)
-    blob_id = hashlib.sha256(data).hexdigest()
+    blob_id = blob_id_of(data)
     response = srv.call(user, "PUT", f"/v1/blobs/{blob_id}", content=data)
     assert response.status_code == 200, response.text
     return blob_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from schemas import npy as npy_checks
+from schemas.contenthash import blob_id as blob_id_of
 from server.store.db import transaction
 from server.store.tables import JobRow
 from tests.security.conftest import (
@@ -48,7 +48,7 @@ def test_oversized_upload_is_413(tmp_path: Path) -> None:
     srv = make_server(tmp_path, max_upload_bytes=1000)
     with srv.client:
         data = npy(np.zeros(1000, "float32"))
-        response = srv.call("alice", "PUT", f"/v1/blobs/{hashlib.sha256(data).hexdigest()}",
+        response = srv.call("alice", "PUT", f"/v1/blobs/{blob_id_of(data)}",
                             content=data)
         assert_error(response, 413, "HORN_MAX_UPLOAD_BYTES")
     assert not list((tmp_path / "blobs").rglob("*.npy"))
@@ -64,7 +64,7 @@ def test_oversized_upload_is_413(tmp_path: Path) -> None:
 ])
 def test_malformed_npy_is_refused(server: Server, mutate: object, needle: str) -> None:
     data = mutate(npy(np.arange(10, dtype="float32")))  # type: ignore[operator]
-    response = server.call("alice", "PUT", f"/v1/blobs/{hashlib.sha256(data).hexdigest()}",
+    response = server.call("alice", "PUT", f"/v1/blobs/{blob_id_of(data)}",
                            content=data)
     assert_error(response, 400, needle)
 
@@ -79,13 +79,13 @@ def test_pickles_and_object_arrays_are_refused(server: Server, tmp_path: Path) -
     buffer = io.BytesIO()
     np.save(buffer, np.array([Evil()], dtype=object), allow_pickle=True)
     data = buffer.getvalue()
-    response = server.call("alice", "PUT", f"/v1/blobs/{hashlib.sha256(data).hexdigest()}",
+    response = server.call("alice", "PUT", f"/v1/blobs/{blob_id_of(data)}",
                            content=data)
     assert_error(response, 400, "object")
     assert not marker.exists()
     structured = npy(np.zeros(3, dtype=[("a", "f4"), ("b", "i4")]))
     response = server.call("alice", "PUT",
-                           f"/v1/blobs/{hashlib.sha256(structured).hexdigest()}",
+                           f"/v1/blobs/{blob_id_of(structured)}",
                            content=structured)
     assert_error(response, 400, "dtype")
 

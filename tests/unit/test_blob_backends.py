@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from schemas import npy
+from schemas.contenthash import blob_id as blob_id_of
 from server.core.config import Settings
 from server.store.blob_s3 import S3BlobStore
 from server.store.blobs import (
@@ -62,7 +63,7 @@ def test_written_arrays_read_back_exactly(store: BlobStore) -> None:
     array = np.arange(24, dtype="float32").reshape(2, 3, 4)
     data = npy.to_npy_bytes(array)
     blob_id, header = store.write_bytes(data)
-    assert blob_id == hashlib.sha256(data).hexdigest() and header.shape == (2, 3, 4)
+    assert blob_id == blob_id_of(data) and header.shape == (2, 3, 4)
     assert store.exists(blob_id)
     np.testing.assert_array_equal(store.load_array(blob_id), array)
     assert store.read_bytes(blob_id) == data
@@ -73,15 +74,19 @@ def test_written_arrays_read_back_exactly(store: BlobStore) -> None:
 def test_upload_is_checked_and_leaves_nothing_when_refused(store: BlobStore,
                                                            tmp_path: Path) -> None:
     data = npy.to_npy_bytes(np.arange(6, dtype="int16"))
-    blob_id = hashlib.sha256(data).hexdigest()
+    blob_id = blob_id_of(data)
     size, header = asyncio.run(store.receive(blob_id, _chunks(data), max_bytes=10_000))
     assert size == len(data) and header.shape == (6,) and store.exists(blob_id)
     np.testing.assert_array_equal(store.load_array(blob_id), np.arange(6, dtype="int16"))
 
     other = npy.to_npy_bytes(np.arange(7, dtype="int16"))
-    other_id = hashlib.sha256(other).hexdigest()
+    other_id = blob_id_of(other)
     with pytest.raises(BlobError, match="hash"):
         asyncio.run(store.receive("0" * 64, _chunks(other), max_bytes=10_000))
+    # A client from before BLAKE3 named arrays by SHA-256: told what to do.
+    with pytest.raises(BlobError, match="BLAKE3.*SHA-256: upgrade"):
+        asyncio.run(store.receive(hashlib.sha256(other).hexdigest(), _chunks(other),
+                                  max_bytes=10_000))
     with pytest.raises(BlobTooLarge, match="HORN_MAX_UPLOAD_BYTES"):
         asyncio.run(store.receive(other_id, _chunks(other), max_bytes=10))
     head = io.BytesIO()
@@ -89,7 +94,7 @@ def test_upload_is_checked_and_leaves_nothing_when_refused(store: BlobStore,
                                                 "shape": (1,)})
     pickled = head.getvalue() + b"\x00" * 8
     with pytest.raises(ValueError, match="object|pickle"):
-        asyncio.run(store.receive(hashlib.sha256(pickled).hexdigest(), _chunks(pickled),
+        asyncio.run(store.receive(blob_id_of(pickled), _chunks(pickled),
                                   max_bytes=10_000))
     assert not store.exists("0" * 64) and not store.exists(other_id)
     assert _leftovers(store, tmp_path) == []

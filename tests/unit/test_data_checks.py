@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
+from typing import Any
 
+import blake3
 import numpy as np
 import pytest
 
 import client as keras
 from client import _data, layers
-from schemas import npy
+from schemas import contenthash, npy
 
 
 @pytest.fixture()
@@ -61,68 +62,68 @@ def test_unreachable_server_says_what_to_do(model: keras.Sequential) -> None:
         model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
 
 
-def test_blob_id_is_sha256_of_npy_bytes() -> None:
+def test_blob_id_is_blake3_of_npy_bytes() -> None:
     array = np.arange(12, dtype="float32").reshape(3, 4)
     encoded = _data.encode(array)
     raw = b"".join(encoded.chunks())
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     assert raw == buffer.getvalue()
-    assert encoded.blob_id == hashlib.sha256(raw).hexdigest()
+    assert encoded.blob_id == blake3.blake3(raw).hexdigest()
     assert encoded.nbytes == len(raw)
     np.testing.assert_array_equal(npy.from_npy_bytes(raw), array)
 
 
-def _sha256_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the SDK's SHA-256 computations, its fingerprints of earlier tests
+def _hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the SDK's content hashes (BLAKE3), its fingerprints of earlier tests
     forgotten (the same bytes may have been sent before in this process)."""
     _data.KNOWN_HASHES.clear()
     calls: list[int] = []
-    real = hashlib.sha256
+    real = contenthash.hasher
 
-    def counting(data: bytes = b"") -> object:
+    def counting(data: Any = b"", **kwargs: Any) -> Any:
         calls.append(1)
-        return real(data)
+        return real(data, **kwargs)
 
-    monkeypatch.setattr(_data.hashlib, "sha256", counting)
+    monkeypatch.setattr(contenthash, "hasher", counting)
     return calls
 
 
-def _npy_sha256(array: np.ndarray) -> str:
+def _npy_blake3(array: np.ndarray) -> str:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
-    return hashlib.new("sha256", buffer.getvalue()).hexdigest()  # not counted
+    return blake3.blake3(buffer.getvalue()).hexdigest()  # not counted
 
 
 def test_arrays_sent_before_are_not_hashed_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _sha256_calls(monkeypatch)
+    calls = _hash_calls(monkeypatch)
     big = np.random.default_rng(0).random((1024, 300), dtype="float32")  # 1.2 MB
     first = _data.encode(big).blob_id
     assert len(calls) == 1
     assert _data.encode(big).blob_id == first  # found by its fingerprint
     assert _data.encode(big.copy()).blob_id == first  # the same bytes elsewhere
     assert len(calls) == 1
-    assert first == _npy_sha256(big)
+    assert first == _npy_blake3(big)
 
 
 def test_an_array_changed_in_place_gets_its_new_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _sha256_calls(monkeypatch)
+    calls = _hash_calls(monkeypatch)
     big = np.zeros((1024, 300), dtype="float32")
     before = _data.encode(big).blob_id
     big[517, 3] = 1e-30  # one value deep inside
     after = _data.encode(big).blob_id
-    assert after != before and after == _npy_sha256(big)
+    assert after != before and after == _npy_blake3(big)
     # The same bytes as another shape or dtype are another `.npy` file.
     reshaped = _data.encode(big.reshape(300, 1024)).blob_id
     as_ints = _data.encode(big.view("int32")).blob_id
     assert len({after, reshaped, as_ints}) == 3
-    assert reshaped == _npy_sha256(big.reshape(300, 1024))
+    assert reshaped == _npy_blake3(big.reshape(300, 1024))
     assert len(calls) == 4
 
 
 def test_known_hashes_are_bounded_and_small_arrays_always_hashed(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _sha256_calls(monkeypatch)
+    calls = _hash_calls(monkeypatch)
     known = _data.KnownHashes(size=2)
     arrays = [np.full((1 << 18,), i, dtype="float32") for i in range(3)]  # 1 MiB each
     for array in arrays:

@@ -1,5 +1,5 @@
 """`pip install .` gives a working SDK: the client imports nothing beyond httpx, numpy,
-pydantic, websockets and xxhash (no TensorFlow, Keras, FastAPI, SQLAlchemy or Celery)."""
+pydantic, websockets, blake3 and xxhash (no TensorFlow, Keras, FastAPI, SQLAlchemy or Celery)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,6 @@ def test_base_install_requires_only_the_sdk_dependencies() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = sorted(dep.split(">")[0].split("=")[0].split("<")[0].strip()
                    for dep in project["dependencies"])
-    assert names == ["httpx", "numpy", "pydantic", "websockets", "xxhash"]
+    assert names == ["blake3", "httpx", "numpy", "pydantic", "websockets", "xxhash"]
     assert set(project["optional-dependencies"]) >= {"server", "worker", "all", "test"}
     assert not any("tensorflow" in dep for dep in project["optional-dependencies"]["server"])

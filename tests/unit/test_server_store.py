@@ -4,7 +4,6 @@ ledger's conditional updates, and the blob store's upload checks."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy import Engine
 
 from schemas import npy
 from schemas.api import JobStatus
+from schemas.contenthash import blob_id as blob_id_of
 from server.store import jobs, models
 from server.store.blobs import BlobError, BlobTooLarge, LocalBlobStore
 from server.store.db import make_engine, transaction
@@ -107,7 +107,7 @@ async def _chunks(data: bytes, size: int = 7) -> AsyncIterator[bytes]:
 def test_blob_store_accepts_only_what_it_was_promised(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     data = npy.to_npy_bytes(np.arange(6, dtype="int16"))
-    blob_id = hashlib.sha256(data).hexdigest()
+    blob_id = blob_id_of(data)
     size, header = asyncio.run(store.receive(blob_id, _chunks(data), max_bytes=10_000))
     assert size == len(data) and header.shape == (6,) and store.exists(blob_id)
     other = npy.to_npy_bytes(np.arange(7, dtype="int16"))

@@ -45,7 +45,7 @@ async def missing(body: BlobsMissingRequest, request: Request, session: SessionD
                                                         "format": "binary"}}}}})
 async def upload(blob_id: str, request: Request, session: SessionDep, blobs: BlobStoreDep,
                  settings: SettingsDep, user: CurrentUser) -> BlobPublic:
-    """Upload the `.npy` bytes of one array, streamed; the id must be their SHA-256."""
+    """Upload the `.npy` bytes of one array, streamed; the id must be their BLAKE3 hash."""
     store.check_blob_id(blob_id)
     existing = session.get(BlobRow, blob_id)
     if existing is not None and blobs.exists(blob_id) and \
