@@ -122,9 +122,8 @@ KNOWN_HASHES = KnownHashes()
 
 
 def _content_hash(header: bytes, flat: memoryview) -> str:
-    """The blob id of the `.npy` bytes `header + flat`, without joining them (large
-    arrays are hashed on every core)."""
-    digest = contenthash.hasher(header, size_hint=len(header) + len(flat))
+    """The blob id of the `.npy` bytes `header + flat`, without joining them."""
+    digest = contenthash.hasher(header)
     digest.update(flat)
     return str(digest.hexdigest())
 
