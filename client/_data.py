@@ -125,7 +125,7 @@ def _content_hash(header: bytes, flat: memoryview) -> str:
     """The blob id of the `.npy` bytes `header + flat`, without joining them."""
     digest = contenthash.hasher(header)
     digest.update(flat)
-    return str(digest.hexdigest())
+    return digest.hexdigest()
 
 
 def encode(array: np.ndarray) -> EncodedArray:

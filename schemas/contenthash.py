@@ -27,4 +27,4 @@ def hasher(data: bytes | memoryview = b"") -> blake3.blake3:
 
 def blob_id(data: bytes | memoryview) -> str:
     """The blob id of `data`: its BLAKE3 hash as 64 lowercase hex characters."""
-    return str(hasher(data).hexdigest())
+    return hasher(data).hexdigest()
