@@ -31,9 +31,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def _server_command(host: str, port: int, workers: int = 1) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "server.main:create_app", "--factory",
+    """The server's command line: uvicorn; several processes each on a socket of its
+    own where the platform spreads connections over such sockets (`server.serving`)."""
+    from server import serving
+
+    if workers > 1 and serving.spreads_connections():
+        return [sys.executable, "-m", "server.serving", "--host", host,
+                "--port", str(port), "--workers", str(workers)]
+    return [sys.executable, "-m", "uvicorn", serving.APP, "--factory",
             "--host", host, "--port", str(port), "--log-level", "warning",
-            "--timeout-graceful-shutdown", "5",
+            "--timeout-graceful-shutdown", str(serving.GRACEFUL_SHUTDOWN_SECONDS),
             *(["--workers", str(workers)] if workers > 1 else [])]
 
 
