@@ -188,6 +188,19 @@ async def read_job(request: HTTPConnection, session: Session | None, job_id: str
     return found
 
 
+async def caller_and_job(request: Request, job_id: str) -> tuple[UserContext, JobRow | None]:
+    """The caller (as `get_current_user`) and their job `job_id`, if it exists. On
+    PostgreSQL, when the key has to be looked up, both come from one read on the event
+    loop: this is what every poll of a job costs."""
+    reads: LoopReads | None = request.app.state.loop_reads
+    if reads is not None and _known_caller(request) is None:
+        token = _required_token(request)
+        owner, job = await reads.key_owner_and_job(token, job_id)
+        return _admit(request, token, owner), job
+    user = await _caller(request, None)
+    return user, await read_job(request, None, job_id, user.name)
+
+
 async def get_admin_user(user: Annotated[UserContext, Depends(get_current_user)]
                          ) -> UserContext:
     """The caller, who must be an admin.

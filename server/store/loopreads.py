@@ -26,7 +26,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from server.core.errors import ServiceUnavailable
 from server.store import blobs, users
 from server.store.models import is_id
-from server.store.tables import BlobRef, EventRow, JobRow
+from server.store.tables import BlobRef, EventRow, JobRow, User
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")
 
@@ -42,6 +42,11 @@ _EVENTS_SQL = compile_sql(
     select(EventRow.id, EventRow.type, cast(EventRow.data, Text).label("data"))
     .where(EventRow.job_id == bindparam("job_id"), EventRow.id > bindparam("after_id"))
     .order_by(EventRow.id).limit(bindparam("limit", type_=Integer)))
+_JOB_PREFIX = "job_"
+_KEY_AND_JOB_SQL = compile_sql(
+    users.OWNER_QUERY
+    .add_columns(*(c.label(_JOB_PREFIX + c.name) for c in JobRow.__table__.c))
+    .outerjoin(JobRow.__table__, (JobRow.id == bindparam("id")) & (JobRow.owner == User.name)))
 _TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
 _BLOB_SQL = compile_sql(blobs.USABLE_BLOB_QUERY)
 _REFS_SQL = compile_sql(
@@ -225,6 +230,25 @@ class LoopReads:
             return set()
         rows = await self.all(_REFS_SQL, {"owner": owner, "ids": ids})
         return {str(r["blob_id"]) for r in rows}
+
+    async def key_owner_and_job(self, raw_key: str, job_id: str
+                                ) -> tuple[users.KeyOwner | None, JobRow | None]:
+        """`key_owner`, and the job `job_id` if it belongs to the key's user, in one
+        round trip (what polling a job costs: half the reads of the two apart)."""
+        prefix = users.key_prefix(raw_key)
+        if prefix is None:
+            return None, None
+        if not is_id(job_id):
+            return await self.key_owner(raw_key), None
+        row = await self.one(_KEY_AND_JOB_SQL, {"prefix": prefix, "id": job_id})
+        owner, touch = users.checked_owner(row, raw_key, prefix)
+        if touch:
+            await self.execute(_TOUCH_SQL, {"key_prefix": prefix, "used_at": users.utcnow()})
+        if owner is None or row is None or row[_JOB_PREFIX + "id"] is None:
+            return owner, None
+        start = len(_JOB_PREFIX)
+        return owner, JobRow(**{k[start:]: v for k, v in row.items()
+                                if k.startswith(_JOB_PREFIX)})
 
     async def key_owner(self, raw_key: str) -> users.KeyOwner | None:
         """`users.authenticate_key` on the loop: the owner of a live key, or None; its

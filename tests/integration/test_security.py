@@ -44,6 +44,39 @@ def test_keys_and_isolation_over_http(horn_stack: Stack) -> None:
     conn.close()
 
 
+def test_polling_a_job_checks_the_key_every_time(horn_stack: Stack) -> None:
+    # `GET /v1/jobs/{id}` reads the key and the job in one query on PostgreSQL.
+    user = f"poller-{uuid.uuid4().hex[:6]}"
+    admin = {"Authorization": f"Bearer {horn_stack.api_key}"}
+    with httpx.Client(base_url=horn_stack.url, timeout=30) as http:
+        created = http.post("/v1/admin/keys", json={"user": user}, headers=admin).json()
+        key = {"Authorization": f"Bearer {created['key']}"}
+        conn = keras.connect(horn_stack.url, api_key=created["key"])
+        x = np.random.default_rng(1).normal(size=(16, 3)).astype("float32")
+        model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        job = model.fit(x, x[:, :1], epochs=1, verbose=0, wait=False)
+        job.wait()
+        conn.close()
+        mine = http.get(f"/v1/jobs/{job.id}", headers=key)
+        assert mine.status_code == 200
+        assert mine.json()["owner"] == user and mine.json()["status"] == "succeeded"
+        # The admin's own key reads the admin's jobs, not this user's.
+        assert http.get(f"/v1/jobs/{job.id}", headers=admin).status_code == 404
+        assert http.get("/v1/jobs/not-an-id", headers=key).status_code == 404
+        assert http.get(f"/v1/jobs/{uuid.uuid4().hex}", headers=key).status_code == 404
+        tampered = created["key"][:-1] + ("A" if created["key"][-1] != "A" else "B")
+        assert http.get(f"/v1/jobs/{job.id}",
+                        headers={"Authorization": f"Bearer {tampered}"}).status_code == 401
+        assert http.delete(f"/v1/admin/keys/{created['id']}",
+                           headers=admin).status_code == 200
+        refused = http.get(f"/v1/jobs/{job.id}", headers=key)
+        assert refused.status_code == 401
+        assert "revoked" in refused.json()["error"]["message"]
+        used = http.get("/v1/admin/keys", params={"user": user}, headers=admin).json()
+        assert used["data"][0]["last_used_at"] is not None
+
+
 def test_worker_refuses_a_spec_that_bypassed_the_api(horn_stack: Stack,
                                                      tmp_path: Path) -> None:
     marker = tmp_path / "pwned"

@@ -30,6 +30,7 @@ from server.api.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
+    caller_and_job,
     event_wakeups,
     read_job,
 )
@@ -158,10 +159,10 @@ def list_jobs(session: SessionDep, user: CurrentUser,
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-async def get_job(job_id: str, request: Request, session: SessionDep,
-                  user: CurrentUser) -> JobPublic:
-    """One job (read on the event loop on PostgreSQL: scripts and pages poll this)."""
-    row = await read_job(request, session, job_id, user.name)
+async def get_job(job_id: str, request: Request) -> JobPublic:
+    """One job (read with the caller's key, on the event loop, on PostgreSQL: scripts
+    and pages poll this)."""
+    _, row = await caller_and_job(request, job_id)
     if row is None:
         raise NotFound(f"No job with id {job_id!r}.")
     return to_public(row)
