@@ -188,10 +188,12 @@ async def read_job(request: HTTPConnection, session: Session | None, job_id: str
     return found
 
 
-async def caller_and_job(request: Request, job_id: str) -> tuple[UserContext, JobRow | None]:
+async def caller_and_job(request: Request, job_id: str
+                         ) -> tuple[UserContext, JobRow | dict[str, Any] | None]:
     """The caller (as `get_current_user`) and their job `job_id`, if it exists. On
     PostgreSQL, when the key has to be looked up, both come from one read on the event
-    loop: this is what every poll of a job costs."""
+    loop (the job as the columns the API shows, `loopreads.JOB_VIEW_COLUMNS`): this is
+    what every poll of a job costs."""
     reads: LoopReads | None = request.app.state.loop_reads
     if reads is not None and _known_caller(request) is None:
         token = _required_token(request)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import ClauseElement
 
+from schemas.api import JobPublic
 from server.core.errors import ServiceUnavailable
 from server.store import blobs, users
 from server.store.models import is_id
@@ -42,10 +43,14 @@ _EVENTS_SQL = compile_sql(
     select(EventRow.id, EventRow.type, cast(EventRow.data, Text).label("data"))
     .where(EventRow.job_id == bindparam("job_id"), EventRow.id > bindparam("after_id"))
     .order_by(EventRow.id).limit(bindparam("limit", type_=Integer)))
+JOB_VIEW_COLUMNS = tuple(JobPublic.model_fields)
+"""The columns of a job that the API shows (`JobPublic`'s fields: no data references,
+no compile config, no lease)."""
 _JOB_PREFIX = "job_"
 _KEY_AND_JOB_SQL = compile_sql(
     users.OWNER_QUERY
-    .add_columns(*(c.label(_JOB_PREFIX + c.name) for c in JobRow.__table__.c))
+    .add_columns(*(JobRow.__table__.c[name].label(_JOB_PREFIX + name)
+                   for name in JOB_VIEW_COLUMNS))
     .outerjoin(JobRow.__table__, (JobRow.id == bindparam("id")) & (JobRow.owner == User.name)))
 _TOUCH_SQL = compile_sql(users.TOUCH_STATEMENT)
 _BLOB_SQL = compile_sql(blobs.USABLE_BLOB_QUERY)
@@ -232,9 +237,10 @@ class LoopReads:
         return {str(r["blob_id"]) for r in rows}
 
     async def key_owner_and_job(self, raw_key: str, job_id: str
-                                ) -> tuple[users.KeyOwner | None, JobRow | None]:
+                                ) -> tuple[users.KeyOwner | None, dict[str, Any] | None]:
         """`key_owner`, and the job `job_id` if it belongs to the key's user, in one
-        round trip (what polling a job costs: half the reads of the two apart)."""
+        round trip (what polling a job costs: half the reads of the two apart). The job
+        comes as its `JOB_VIEW_COLUMNS`, by name."""
         prefix = users.key_prefix(raw_key)
         if prefix is None:
             return None, None
@@ -246,9 +252,7 @@ class LoopReads:
             await self.execute(_TOUCH_SQL, {"key_prefix": prefix, "used_at": users.utcnow()})
         if owner is None or row is None or row[_JOB_PREFIX + "id"] is None:
             return owner, None
-        start = len(_JOB_PREFIX)
-        return owner, JobRow(**{k[start:]: v for k, v in row.items()
-                                if k.startswith(_JOB_PREFIX)})
+        return owner, {name: row[_JOB_PREFIX + name] for name in JOB_VIEW_COLUMNS}
 
     async def key_owner(self, raw_key: str) -> users.KeyOwner | None:
         """`users.authenticate_key` on the loop: the owner of a live key, or None; its

@@ -119,3 +119,26 @@ def test_blob_store_accepts_only_what_it_was_promised(tmp_path: Path) -> None:
         store.path("../../etc/passwd")
     leftovers = [p for p in (tmp_path / "blobs").rglob(".upload-*")]
     assert leftovers == []
+
+
+def test_a_job_read_as_its_view_columns_shows_as_the_row_does() -> None:
+    from datetime import UTC, datetime
+
+    from server.api.routes.jobs import to_public
+    from server.store.loopreads import JOB_VIEW_COLUMNS
+    from server.store.tables import JobRow
+
+    when = datetime(2026, 11, 30, 1, 2, 3, tzinfo=UTC)
+    row = JobRow(id="a" * 32, owner="alice", model_id="b" * 32, kind="fit",
+                 status="failed", queue="horn", priority="normal", cancel_requested=False,
+                 stop_requested=False, time_limit=60, args={"epochs": 2},
+                 data={"x": {"blob": "c" * 64}}, compile_config={"loss": "mse"},
+                 result={"history": {"loss": [1.0]}},
+                 error={"type": "ValueError", "bases": ["ValueError"], "message": "bad"},
+                 attempt=1, max_attempts=3, worker="w1", weights_version_in=None,
+                 weights_version_out=2, created_at=when, started_at=when, finished_at=when)
+    columns = {name: getattr(row, name) for name in JOB_VIEW_COLUMNS}
+    assert "data" not in columns and "compile_config" not in columns
+    assert to_public(columns) == to_public(row)
+    row.error = None
+    assert to_public({**columns, "error": None}) == to_public(row)

@@ -49,8 +49,10 @@ from server.wakeups import Watch
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
-def to_public(row: JobRow) -> JobPublic:
-    """The API view of a job row."""
+def to_public(row: JobRow | dict[str, Any]) -> JobPublic:
+    """The API view of a job row (or of its `loopreads.JOB_VIEW_COLUMNS`, by name)."""
+    if isinstance(row, dict):
+        return JobPublic.model_validate({**row, "error": row["error"] or None})
     return JobPublic(
         id=row.id, model_id=row.model_id, kind=JobKind(row.kind), owner=row.owner,
         status=JobStatus(row.status), attempt=row.attempt, max_attempts=row.max_attempts,
