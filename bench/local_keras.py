@@ -13,8 +13,9 @@ Commands:
   {"quiet": [...], "loaded": [...]} — wall time of `model.fit` alone and with a light
   periodic load in another process (`bench.load`), alternating, a fresh seeded model
   each time.
-- `batches`: {model, calls, batch_size} -> {"train": [...], "predict": [...]} —
-  seconds of each `train_on_batch` and `predict_on_batch` call, after warm-up calls.
+- `batches`: {model, calls, batch_size, pause_s} -> {"train": [...], "predict": [...]}
+  — seconds of each `train_on_batch` and `predict_on_batch` call, after warm-up calls;
+  back to back, or with a pause of `pause_s` before each call (untimed).
 """
 
 from __future__ import annotations
@@ -142,12 +143,17 @@ def _batches(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
     for _ in range(5):
         model.train_on_batch(x, y)
         model.predict_on_batch(x)
+    pause = float(args.get("pause_s", 0.0))
     timings: dict[str, list[float]] = {"train": [], "predict": []}
     for _ in range(int(args["calls"])):
+        if pause:
+            time.sleep(pause)
         began = time.perf_counter()
         model.train_on_batch(x, y)
         timings["train"].append(time.perf_counter() - began)
     for _ in range(int(args["calls"])):
+        if pause:
+            time.sleep(pause)
         began = time.perf_counter()
         model.predict_on_batch(x)
         timings["predict"].append(time.perf_counter() - began)

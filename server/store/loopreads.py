@@ -1,8 +1,8 @@
 """The reads every request makes, done on the server's event loop.
 
 Authentication (every request), `GET /v1/jobs/{id}` (what status pages and scripts
-poll) and the reads of a job's event stream (several per job) run here on a few
-autocommit psycopg connections: one round trip each.
+poll: the key and the job in one query) and the reads of a job's event stream (several
+per job) run here on a few autocommit psycopg connections: one round trip each.
 Through SQLAlchemy's pool and ORM the same read costs about five times as much on the
 same machine (a liveness ping, the implicit transaction, the rollback on return, and a
 thread-pool hop for a plain `def` route). The SQL is compiled from the same table
