@@ -62,6 +62,10 @@ def horn_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                HORN_DATA_DIR=str(workdir),
                HORN_BLOB_DIR=str(workdir / "blobs"),
                HORN_PROGRESS_INTERVAL="0.1",
+               # One worker child for the whole session: tests of what a warm child
+               # keeps (models, data) would fail wherever the suite's job count made
+               # Celery replace it between two of their jobs (after 100 by default).
+               HORN_MAX_JOBS_PER_CHILD="100000",
                HORN_AUTH="keys",
                PYTHONUNBUFFERED="1",
                TF_CPP_MIN_LOG_LEVEL="2")
