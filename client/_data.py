@@ -75,9 +75,9 @@ class KnownHashes:
     Keras scripts send the same arrays again and again: `fit` then `evaluate` on the
     same data, `fit(epochs=1)` in a loop, `predict(x_test)` after `evaluate(x_test)`.
     BLAKE3 runs at ~3.6 GB/s on one core (~50 ms for 188 MB); XXH3-128 at memory speed
-    (~10 GB/s, ~19 ms). Every call still reads all the
-    bytes, so an array changed in place gets a new fingerprint, and with it a new hash
-    and id: nothing is assumed unchanged. The fingerprint's seed is drawn per process;
+    (~10 GB/s, ~19 ms). Every call still reads all the bytes, so an array changed in
+    place gets a new fingerprint, and with it a new hash and id: nothing is assumed
+    unchanged. The fingerprint's seed is drawn per process;
     two different contents with the same fingerprint (probability 2^-128 by chance)
     could only make a job use bytes this process sent before, and never another
     user's: the server checks every upload against its BLAKE3 hash and keeps blobs per

@@ -34,11 +34,14 @@ def spreads_connections() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def reuse_port_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
     """A listening TCP socket on `host:port` that shares the address with the other
     server processes' sockets (`SO_REUSEPORT`)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -52,8 +55,21 @@ def reuse_port_socket(host: str, port: int, backlog: int = 2048) -> socket.socke
 
 
 def _child_sockets(host: str, port: int, backlog: int) -> list[socket.socket]:
-    """What a `ReusePortSockets` becomes in the child process that receives it."""
-    return [reuse_port_socket(host, port, backlog)]
+    """What a `ReusePortSockets` becomes in the child process that receives it. A child
+    that cannot bind (something took the port after the supervisor's check) exits as a
+    failed start, which stops the supervisor instead of restarting the child forever."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        return [reuse_port_socket(host, port, backlog)]
+    except OSError as exc:
+        print(_cannot_listen(host, port, exc), file=sys.stderr, flush=True)
+        raise SystemExit(STARTUP_FAILURE) from exc
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    return (f"horn server: cannot listen on {host}:{port}: {exc.strerror or exc}. Stop "
+            "what uses the port, or choose another with --port or HORN_PORT.")
 
 
 class ReusePortSockets(list[socket.socket]):
@@ -75,8 +91,7 @@ def check_free(host: str, port: int) -> None:
     server: a socket without `SO_REUSEPORT` cannot join the address of one that has
     it, so a second `horn server` on the same port fails here instead of silently
     sharing the first one's connections."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
 
@@ -93,9 +108,7 @@ def serve(host: str, port: int, workers: int) -> None:
     try:
         check_free(host, port)
     except OSError as exc:
-        print(f"horn server: cannot listen on {host}:{port}: {exc.strerror or exc}. "
-              "Stop what uses the port, or choose another with --port or HORN_PORT.",
-              file=sys.stderr)
+        print(_cannot_listen(host, port, exc), file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
     Multiprocess(config, sockets=ReusePortSockets(host, port, config.backlog)).run()
 

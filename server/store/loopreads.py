@@ -247,9 +247,7 @@ class LoopReads:
         if not is_id(job_id):
             return await self.key_owner(raw_key), None
         row = await self.one(_KEY_AND_JOB_SQL, {"prefix": prefix, "id": job_id})
-        owner, touch = users.checked_owner(row, raw_key, prefix)
-        if touch:
-            await self.execute(_TOUCH_SQL, {"key_prefix": prefix, "used_at": users.utcnow()})
+        owner = await self._checked_owner(row, raw_key, prefix)
         if owner is None or row is None or row[_JOB_PREFIX + "id"] is None:
             return owner, None
         return owner, {name: row[_JOB_PREFIX + name] for name in JOB_VIEW_COLUMNS}
@@ -260,8 +258,13 @@ class LoopReads:
         prefix = users.key_prefix(raw_key)
         if prefix is None:
             return None
-        owner, touch = users.checked_owner(await self.one(_OWNER_SQL, {"prefix": prefix}),
-                                           raw_key, prefix)
+        return await self._checked_owner(await self.one(_OWNER_SQL, {"prefix": prefix}),
+                                         raw_key, prefix)
+
+    async def _checked_owner(self, row: dict[str, Any] | None, raw_key: str, prefix: str
+                             ) -> users.KeyOwner | None:
+        """`users.checked_owner` of a looked-up key's row, recording its use when due."""
+        owner, touch = users.checked_owner(row, raw_key, prefix)
         if touch:
             await self.execute(_TOUCH_SQL, {"key_prefix": prefix, "used_at": users.utcnow()})
         return owner

@@ -56,3 +56,19 @@ def test_the_server_command() -> None:
     else:
         assert several[1:3] == ["-m", "uvicorn"] and several[-2:] == ["--workers", "3"]
     assert several[0] == sys.executable
+
+
+@linux_only
+def test_a_child_that_cannot_bind_exits_as_a_failed_start(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from uvicorn.config import STARTUP_FAILURE
+
+    with socket.socket() as taken:  # a plain listener: no SO_REUSEPORT to share with
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = int(taken.getsockname()[1])
+        listeners = serving.ReusePortSockets("127.0.0.1", port, 16)
+        with pytest.raises(SystemExit) as exited:
+            pickle.loads(pickle.dumps(listeners))
+    assert exited.value.code == STARTUP_FAILURE  # uvicorn's supervisor then stops
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
