@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from server import __version__
-from server.api.main import api_router
+from server.api.main import include_api
 from server.api.routes import health
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
@@ -78,6 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app)
     app.include_router(health.router)
-    app.include_router(api_router)
+    include_api(app)
     install_dashboard(app, settings)
     return app
