@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from schemas.api import (
     JobCreate,
-    JobError,
     JobKind,
     JobPublic,
     JobsPublic,
@@ -50,18 +49,11 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
 
 def to_public(row: JobRow | dict[str, Any]) -> JobPublic:
-    """The API view of a job row (or of its `loopreads.JOB_VIEW_COLUMNS`, by name)."""
-    if isinstance(row, dict):
-        return JobPublic.model_validate({**row, "error": row["error"] or None})
-    return JobPublic(
-        id=row.id, model_id=row.model_id, kind=JobKind(row.kind), owner=row.owner,
-        status=JobStatus(row.status), attempt=row.attempt, max_attempts=row.max_attempts,
-        queue=row.queue, priority=row.priority, cancel_requested=row.cancel_requested,
-        time_limit=row.time_limit, args=row.args,
-        result=row.result, error=JobError(**row.error) if row.error else None,
-        weights_version_in=row.weights_version_in,
-        weights_version_out=row.weights_version_out, worker=row.worker,
-        created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at)
+    """The API view of a job: its row, or the row's `JobPublic` columns by name (what
+    the poll's loop read returns)."""
+    view = row if isinstance(row, dict) else {name: getattr(row, name)
+                                              for name in JobPublic.model_fields}
+    return JobPublic.model_validate({**view, "error": view["error"] or None})
 
 
 def _check_args(kind: JobKind, args: dict[str, Any]) -> dict[str, Any]:
