@@ -161,6 +161,68 @@ def test_finished_traces_are_freed_between_jobs() -> None:
     assert traced_graphs() <= after_one
 
 
+def test_reset_session_restarts_names_and_keeps_the_kernel_cache(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each job starts with Keras's automatic names as in a fresh process, and keeps
+    TensorFlow's eager kernels (emptied, the next model creates every one again); a
+    seeded job empties them too, as a fresh process starts without."""
+    from tensorflow.python.eager import context
+
+    cleared: list[object] = []
+    monkeypatch.setattr(type(context.context()), "clear_kernel_cache",
+                        lambda self: cleared.append(self))
+    keras.layers.Dense(1), keras.layers.Dense(1)
+    runtime.reset_session()
+    assert keras.layers.Dense(1).name == "dense"
+    assert cleared == []
+    assert "clear_kernel_cache" not in vars(context.context())  # the stand-in is gone
+    runtime.reset_session(keep_kernels=False)
+    assert keras.layers.Dense(1).name == "dense"
+    assert cleared == [context.context()]
+
+
+def test_kept_kernels_are_emptied_by_the_next_full_collection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels kept for a new model (one per traced function called) are emptied
+    with the next full collection; a child that only ran warm models keeps them."""
+    import gc
+
+    from tensorflow.python.eager import context
+
+    cleared: list[object] = []
+    monkeypatch.setattr(type(context.context()), "clear_kernel_cache",
+                        lambda self: cleared.append(self))
+    monkeypatch.setattr(gc, "collect", lambda generation=2: 0)
+    monkeypatch.setattr(runtime, "_jobs_since_collect", 0)
+    monkeypatch.setattr(runtime, "_kernels_kept", False)
+    for _ in range(runtime.COLLECT_EVERY):  # warm jobs only
+        runtime.collect_garbage()
+    assert cleared == []
+    runtime.reset_session()  # a new model's build
+    for _ in range(runtime.COLLECT_EVERY - 1):
+        runtime.collect_garbage()
+    assert cleared == []
+    runtime.collect_garbage()  # the full collection
+    assert cleared == [context.context()]
+    for _ in range(runtime.COLLECT_EVERY):
+        runtime.collect_garbage()
+    assert cleared == [context.context()]
+
+
+@pytest.mark.parametrize("seed", [None, 7])
+def test_a_job_s_build_empties_the_kernel_cache_only_when_seeded(
+        monkeypatch: pytest.MonkeyPatch, seed: int | None) -> None:
+    from worker.tasks import execute
+
+    calls: list[bool] = []
+    monkeypatch.setattr(runtime, "reset_session",
+                        lambda keep_kernels=True: calls.append(keep_kernels))
+    spec, compile_config = _spec_and_compile(dropout=False)
+    model = execute._build(spec, compile_config, {"seed": seed}, None, False)
+    assert calls == [seed is None]
+    assert model.count_params() == 6 * 8 + 8 + 8 * 2 + 2
+
+
 class _RefusingSink:
     """Takes events; the first epoch's record is then refused by the database, as the
     heartbeat thread would find when writing it."""

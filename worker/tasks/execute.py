@@ -156,8 +156,9 @@ def _build(spec: dict[str, Any], compile_config: dict[str, Any] | None, args: di
            x: Any, as_twin: bool) -> Any:
     """A new model from its spec, compiled: in the job's strategy scope, or on the CPU
     when only its state is wanted (a warm model takes it over)."""
-    runtime.reset_session()
-    if args.get("seed") is not None:  # as the user's `keras.utils.set_random_seed`
+    seeded = args.get("seed") is not None
+    runtime.reset_session(keep_kernels=not seeded)
+    if seeded:  # as the user's `keras.utils.set_random_seed`
         runtime.set_seed(int(args["seed"]))
     # All GPUs (HORN_DISTRIBUTE) and mixed precision; a twin only needs the policy.
     scope = runtime.twin_scope() if as_twin else contextlib.nullcontext()
