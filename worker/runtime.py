@@ -117,7 +117,7 @@ def reset_session(keep_kernels: bool = True) -> None:
             also empties. Emptied, every kernel the next model runs is created again:
             `model_from_json` of a tiny MLP took 28 ms instead of 11, and a warm
             model's next `fit` 95 ms instead of 43. The cache also holds a kernel for
-            each traced function called (~1.2 MB per new small model), so
+            each traced function called (~0.5 MB per new tiny model), so
             `collect_garbage` empties it with its next full collection, off the jobs'
             latency. False for a seeded job, which promises what a fresh process
             would do.
