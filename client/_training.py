@@ -15,12 +15,17 @@ from client._history import History
 from client._http import Connection
 from client._progress import Progbar
 from client.jobs import Job
+from schemas.npy import from_data_url, is_data_url
 
 if TYPE_CHECKING:
     from client.models import Model
 
 JOB_OPTIONS = ("priority", "queue", "time_limit", "max_attempts")
 """horn's own keyword arguments of fit/evaluate/predict (besides `wait`)."""
+
+INLINE_PREDICTIONS_BYTES = 16 * 1024
+"""Predictions up to this many `.npy` bytes come back inside the job's result (the
+server may allow less): a small `predict` needs no download, one request less."""
 
 
 def verbosity(verbose: Any) -> int:
@@ -286,9 +291,12 @@ def evaluate_result(result: dict[str, Any], return_dict: bool) -> Any:
 
 
 def predict_result(conn: Connection, result: dict[str, Any]) -> Any:
-    """What `predict` returns: the predictions downloaded as NumPy arrays."""
+    """What `predict` returns: the predictions as NumPy arrays, read from the result
+    (small ones, as `data:` URLs) or downloaded (blob ids)."""
 
     def fetch(ref: Any) -> Any:
+        if is_data_url(ref):
+            return from_data_url(ref)
         if isinstance(ref, str):
             return _data.download_array(conn, ref)
         if isinstance(ref, dict):
@@ -380,5 +388,6 @@ def predict(model: Model, x: Any, args: dict[str, Any], verbose: Any,
         callback.set_model(model)
     prepared = {"": _prepare({"x": x})}
     conn = model._conn()
+    args = {**args, "inline_bytes": INLINE_PREDICTIONS_BYTES}
     return _run(model, "predict", args, prepared, options, verbose, local,
                 lambda _, result: predict_result(conn, result))

@@ -248,6 +248,11 @@ class PredictArgs(_Seeded):
 
     batch_size: int | None = Field(default=None, ge=1, le=1_000_000)
     steps: int | None = Field(default=None, ge=1)
+    inline_bytes: int = Field(
+        default=0, ge=0, le=1 << 20,
+        description="horn: predictions of at most this many `.npy` bytes in all come back "
+        "inside the job's result, as `data:application/x-npy;base64,...` URLs, instead of "
+        "as blobs to download (the server's HORN_MAX_INLINE_OUTPUT_BYTES caps it); 0: blobs")
 
 
 class JobData(_Strict):

@@ -7,6 +7,7 @@ shape must account for exactly the bytes that follow it.
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from dataclasses import dataclass
@@ -100,3 +101,33 @@ def from_npy_bytes(data: bytes) -> np.ndarray:
     header = parse_header(data[:MAX_HEADER_BYTES])
     check_length(header, len(data))
     return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+DATA_URL_PREFIX = "data:application/x-npy;base64,"
+"""How a small array travels inside JSON (a job's predictions): an RFC 2397 `data:` URL
+of its `.npy` bytes."""
+
+
+def to_data_url(data: bytes) -> str:
+    """`.npy` bytes as a `data:` URL (base64)."""
+    return DATA_URL_PREFIX + base64.b64encode(data).decode("ascii")
+
+
+def is_data_url(ref: object) -> bool:
+    """Whether `ref` is an array inside a `data:` URL rather than a blob id."""
+    return isinstance(ref, str) and ref.startswith(DATA_URL_PREFIX)
+
+
+def from_data_url(ref: str) -> np.ndarray:
+    """The array inside a `data:` URL made by `to_data_url`, without unpickling.
+
+    Raises:
+        NpyFormatError: not such a URL, or its bytes are not an acceptable `.npy` array.
+    """
+    if not is_data_url(ref):
+        raise NpyFormatError(f"Expected a `{DATA_URL_PREFIX}...` URL. Received: {ref[:80]!r}")
+    try:
+        data = base64.b64decode(ref[len(DATA_URL_PREFIX):], validate=True)
+    except ValueError as exc:
+        raise NpyFormatError(f"The `data:` URL's base64 is invalid: {exc}") from exc
+    return from_npy_bytes(data)

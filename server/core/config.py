@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     data_cache_mb: int = Field(default=1024, ge=0)
     """MB of a worker child's recent arrays it keeps as tensors for later jobs on the
     same data (no reading, no conversion by Keras); 0 turns it off."""
+    max_inline_output_bytes: int = Field(default=64 * 1024, ge=0, le=1 << 20)
+    """Most `.npy` bytes of predictions a job returns inside its result (`data:` URLs,
+    when the caller asks: the SDK does up to 16 KiB) rather than as blobs to download;
+    0: always blobs."""
     job_soft_time_limit: int = Field(default=24 * 3600, ge=1)
     job_time_limit: int = Field(default=24 * 3600 + 300, ge=1)
 

@@ -14,6 +14,7 @@ import pytest
 
 import client as keras
 from client import layers
+from schemas import npy
 from tests.browser.conftest import Account, DashboardStack
 
 pytestmark = pytest.mark.integration
@@ -185,6 +186,21 @@ def test_job_page_charts_one_point_per_finished_epoch(
     loaded = real.models.load_model(path)
     np.testing.assert_allclose(loaded.predict(x[:20], verbose=0),
                                model.predict(x[:20], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_predictions_inside_a_result_are_shown_by_size(page_of: Any,
+                                                       dash: DashboardStack) -> None:
+    _as(dash, "alice")
+    x, _ = _data(20)
+    job = _model().predict(x, verbose=0, wait=False)
+    predictions = job.wait()
+    page = page_of("alice")
+    page.goto(f"{dash.url}/dashboard/jobs/{job.id}")
+    page.locator("#job[data-status='succeeded']").wait_for()
+    shown = page.locator("#result").inner_text()
+    size = len(npy.to_npy_bytes(predictions))  # 20 x 2 float32 and the .npy header
+    assert f"(inline .npy, {size} bytes)" in shown
+    assert "base64" not in shown
 
 
 def test_cancel_asks_for_confirmation_and_checks_csrf(

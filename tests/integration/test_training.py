@@ -61,6 +61,41 @@ def test_evaluate_and_predict_agree(conn: keras.Connection) -> None:
     assert as_dict == pytest.approx({"loss": loss, "accuracy": acc}, rel=1e-6)
 
 
+def test_small_predictions_come_inside_the_result_and_large_ones_as_a_blob(
+        conn: keras.Connection) -> None:
+    x, _ = blobs_data(n=2000, seed=7)
+    model = mlp(20, 4)
+    job = model.predict(x[:64], verbose=0, wait=False)
+    small = job.wait()
+    outputs = job.info()["result"]["outputs"]  # what a REST client reads
+    assert outputs.startswith("data:application/x-npy;base64,")
+    requests = conn.stats.requests
+    again = model.predict(x[:64], verbose=0)
+    inline_requests = conn.stats.requests - requests
+    large = model.predict(x, verbose=0)  # 32 kB of predictions: over the SDK's 16 KiB
+    requests = conn.stats.requests
+    np.testing.assert_array_equal(model.predict(x, verbose=0), large)  # x sent already
+    assert conn.stats.requests - requests == inline_requests + 1  # the blob's download
+    assert small.dtype == large.dtype == np.float32 and large.shape == (2000, 4)
+    np.testing.assert_array_equal(again, small)
+    np.testing.assert_allclose(large[:64], small, rtol=1e-5, atol=1e-7)
+
+
+def test_several_outputs_come_back_inline_in_keras_structure(conn: keras.Connection) -> None:
+    inputs = keras.Input((20,), name="features")
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, {"score": layers.Dense(1, name="score")(hidden),
+                                 "label": layers.Dense(3, activation="softmax",
+                                                       name="label")(hidden)})
+    x, _ = blobs_data(n=32, seed=8)
+    job = model.predict(x, verbose=0, wait=False)
+    predictions = job.wait()
+    assert all(ref.startswith("data:") for ref in job.info()["result"]["outputs"].values())
+    assert sorted(predictions) == ["label", "score"]
+    assert predictions["score"].shape == (32, 1) and predictions["label"].shape == (32, 3)
+    np.testing.assert_allclose(predictions["label"].sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_second_fit_uploads_nothing_and_continues(conn: keras.Connection) -> None:
     x, y = blobs_data(seed=2)
     model = mlp(20, 4)

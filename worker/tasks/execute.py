@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from schemas.api import JobKind, JobStatus
-from schemas.npy import to_npy_bytes
+from schemas.npy import to_data_url, to_npy_bytes
 from server.core.config import Settings
 from server.store import jobs as job_store
 from server.store import models as model_store
@@ -214,7 +215,8 @@ def _run_kind(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
     if kind is JobKind.EVALUATE:
         result = _evaluate(model, args, arrays, progress)
     else:
-        result = _predict(model, args, arrays, progress, blobs, engine, owner)
+        result = _predict(model, args, arrays, progress, blobs, engine, owner,
+                          settings.max_inline_output_bytes)
     _check_lease(heartbeat)
     if heartbeat.cancel_requested:
         return Outcome(JobStatus.CANCELLED, None, version)
@@ -322,16 +324,35 @@ def _evaluate(model: Any, args: dict[str, Any], arrays: dict[str, Any],
 
 def _predict(model: Any, args: dict[str, Any], arrays: dict[str, Any],
              progress: ProgressCallback, blobs: BlobStore, engine: Engine,
-             owner: str) -> dict[str, Any]:
+             owner: str, inline_limit: int) -> dict[str, Any]:
+    """`Model.predict`; the outputs as blob ids, or inside the result as `data:` URLs when
+    they fit in `inline_limit` and the job's `inline_bytes` (the caller reads them)."""
 
     outputs = model.predict(arrays["x"], batch_size=args.get("batch_size"), verbose=0,
                             steps=args.get("steps"), callbacks=[progress])
+    encoded = _map_leaves(outputs, lambda value: to_npy_bytes(np.asarray(value)))
+    size = sum(len(data) for data in _leaves(encoded))
+    if size <= min(int(args.get("inline_bytes") or 0), inline_limit):
+        # Small predictions travel inside the result: no blob to write, record and fetch.
+        return {"outputs": _map_leaves(encoded, to_data_url)}
+    return {"outputs": _map_leaves(encoded,
+                                   lambda data: _store_output(blobs, engine, owner, data))}
 
-    def store(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: store(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [store(v) for v in value]
-        return _store_output(blobs, engine, owner, to_npy_bytes(np.asarray(value)))
 
-    return {"outputs": store(outputs)}
+def _map_leaves(value: Any, function: Callable[[Any], Any]) -> Any:
+    """`value` (an array, or a dict, list or tuple of them) with `function` applied to
+    each leaf; tuples become lists (as JSON has them)."""
+    if isinstance(value, dict):
+        return {k: _map_leaves(v, function) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map_leaves(v, function) for v in value]
+    return function(value)
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The leaves of a structure made by `_map_leaves`."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
