@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from schemas.api import JobKind, JobStatus
-from schemas.npy import DATA_URL_PREFIX, is_data_url
 from schemas.queues import expand_queues
 from server.core.config import Settings
 from server.core.errors import NotFound
@@ -147,18 +146,6 @@ def _result_summary(row: JobRow) -> dict[str, object] | None:
     predictions returned inside it shown by their size, not their base64."""
     if not row.result:
         return None
-    return {k: _inline_described(v) for k, v in row.result.items()
+    return {k: views.inline_described(v) for k, v in row.result.items()
             if k not in ("history", "epoch")}
 
-
-def _inline_described(value: object) -> object:
-    """`value` with each `data:` URL of an array replaced by a short description."""
-    if is_data_url(value):
-        text = str(value)
-        size = (len(text) - len(DATA_URL_PREFIX)) * 3 // 4 - text[-2:].count("=")
-        return f"(inline .npy, {size} bytes)"
-    if isinstance(value, dict):
-        return {k: _inline_described(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_inline_described(v) for v in value]
-    return value

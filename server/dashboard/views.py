@@ -8,6 +8,7 @@ from typing import Any
 
 from schemas.api import JobKind, JobStatus
 from schemas.estimate import summarize_layers
+from schemas.npy import DATA_URL_PREFIX, is_data_url
 from server.dashboard.schemas import (
     AttemptView,
     ChartPoint,
@@ -186,11 +187,25 @@ def attempts(events: Sequence[EventRow]) -> list[AttemptView]:
 
 
 def event_view(event: EventRow) -> EventView:
-    """One entry of the event log, with a one-line summary."""
-    data = event.data if isinstance(event.data, dict) else {}
+    """One entry of the event log, with a one-line summary (predictions inside a
+    `job_end` event's result shown by their size, as the job's result is)."""
+    data = inline_described(event.data) if isinstance(event.data, dict) else {}
     return EventView(id=event.id, type=event.type,
                      created_at=aware(event.created_at) or datetime.now(UTC),
                      summary=summarize(event.type, data), data=data)
+
+
+def inline_described(value: Any) -> Any:
+    """`value` with each `data:` URL of an array replaced by a short description."""
+    if is_data_url(value):
+        text = str(value)
+        size = (len(text) - len(DATA_URL_PREFIX)) * 3 // 4 - text[-2:].count("=")
+        return f"(inline .npy, {size} bytes)"
+    if isinstance(value, dict):
+        return {k: inline_described(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [inline_described(v) for v in value]
+    return value
 
 
 def _logs(logs: Any) -> str:

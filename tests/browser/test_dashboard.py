@@ -201,6 +201,10 @@ def test_predictions_inside_a_result_are_shown_by_size(page_of: Any,
     size = len(npy.to_npy_bytes(predictions))  # 20 x 2 float32 and the .npy header
     assert f"(inline .npy, {size} bytes)" in shown
     assert "base64" not in shown
+    detail = page.request.get(f"{dash.url}/v1/dashboard/jobs/{job.id}")  # the page's JSON
+    assert detail.status == 200 and "base64" not in detail.text()
+    ends = [e for e in detail.json()["events"] if e["type"] == "job_end"]
+    assert ends[0]["data"]["result"]["outputs"] == f"(inline .npy, {size} bytes)"
 
 
 def test_cancel_asks_for_confirmation_and_checks_csrf(
