@@ -198,8 +198,7 @@ def event_view(event: EventRow) -> EventView:
 def inline_described(value: Any) -> Any:
     """`value` with each `data:` URL of an array replaced by a short description."""
     if is_data_url(value):
-        text = str(value)
-        size = (len(text) - len(DATA_URL_PREFIX)) * 3 // 4 - text[-2:].count("=")
+        size = (len(value) - len(DATA_URL_PREFIX)) * 3 // 4 - value[-2:].count("=")
         return f"(inline .npy, {size} bytes)"
     if isinstance(value, dict):
         return {k: inline_described(v) for k, v in value.items()}

@@ -327,16 +327,25 @@ def _predict(model: Any, args: dict[str, Any], arrays: dict[str, Any],
              owner: str, inline_limit: int) -> dict[str, Any]:
     """`Model.predict`; the outputs as blob ids, or inside the result as `data:` URLs when
     they fit in `inline_limit` and the job's `inline_bytes` (the caller reads them)."""
-
     outputs = model.predict(arrays["x"], batch_size=args.get("batch_size"), verbose=0,
                             steps=args.get("steps"), callbacks=[progress])
+    inline = _as_data_urls(outputs, min(int(args.get("inline_bytes") or 0), inline_limit))
+    if inline is not None:  # small: no blob to write, record and fetch
+        return {"outputs": inline}
+    return {"outputs": _map_leaves(outputs, lambda value: _store_output(
+        blobs, engine, owner, to_npy_bytes(np.asarray(value))))}
+
+
+def _as_data_urls(outputs: Any, limit: int) -> Any:
+    """The outputs as `data:` URLs when their `.npy` bytes come to at most `limit` in
+    all; None otherwise. Large outputs are not encoded here: each is encoded only as it
+    is stored, as before."""
+    if sum(np.asarray(leaf).nbytes for leaf in _leaves(outputs)) > limit:
+        return None
     encoded = _map_leaves(outputs, lambda value: to_npy_bytes(np.asarray(value)))
-    size = sum(len(data) for data in _leaves(encoded))
-    if size <= min(int(args.get("inline_bytes") or 0), inline_limit):
-        # Small predictions travel inside the result: no blob to write, record and fetch.
-        return {"outputs": _map_leaves(encoded, to_data_url)}
-    return {"outputs": _map_leaves(encoded,
-                                   lambda data: _store_output(blobs, engine, owner, data))}
+    if sum(len(data) for data in _leaves(encoded)) > limit:  # with the headers
+        return None
+    return _map_leaves(encoded, to_data_url)
 
 
 def _map_leaves(value: Any, function: Callable[[Any], Any]) -> Any:
@@ -350,9 +359,9 @@ def _map_leaves(value: Any, function: Callable[[Any], Any]) -> Any:
 
 
 def _leaves(value: Any) -> list[Any]:
-    """The leaves of a structure made by `_map_leaves`."""
+    """The leaves of a structure that `_map_leaves` walks, in the same order."""
     if isinstance(value, dict):
         return [leaf for v in value.values() for leaf in _leaves(v)]
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
