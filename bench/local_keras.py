@@ -5,10 +5,12 @@ there, never in the bench process) and sends it commands as JSON lines; the chil
 times the Keras calls themselves and answers with a `RESULT {...}` line.
 
 Commands:
-- `fit`: {model, x, y (paths of `.npy` files), epochs, batch_size, repeats} ->
-  {"seconds": [...], "cpu_seconds": [...]} — wall time and CPU time (all threads) of
-  each `model.fit` call, a fresh seeded model each time, after one untimed warm-up fit
-  of two steps.
+- `fit`: {model, x, y (paths of `.npy` files), epochs, batch_size, repeats,
+  autotune (optional, default true)} -> {"seconds": [...], "cpu_seconds": [...]} —
+  wall time and CPU time (all threads) of each `model.fit` call, a fresh seeded model
+  each time, after one untimed warm-up fit of two steps. `autotune: false` turns
+  tf.data's autotuner off for Keras's pipelines during the command, as horn's worker
+  does (`worker.runtime.set_data_autotune`); Keras's own otherwise.
 - `sensitivity`: {model, x, y, epochs, batch_size, pairs, period, busy} ->
   {"quiet": [...], "loaded": [...]} — wall time of `model.fit` alone and with a light
   periodic load in another process (`bench.load`), alternating, a fresh seeded model
@@ -109,8 +111,15 @@ def _timed_fit(keras: Any, args: dict[str, Any], x: Any, y: Any) -> tuple[float,
 
 
 def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
-    x, y = _warm_data(keras, args)
-    timings = [_timed_fit(keras, args, x, y) for _ in range(int(args["repeats"]))]
+    from worker.runtime import set_data_autotune
+
+    autotune = bool(args.get("autotune", True))
+    set_data_autotune(autotune)
+    try:
+        x, y = _warm_data(keras, args)
+        timings = [_timed_fit(keras, args, x, y) for _ in range(int(args["repeats"]))]
+    finally:
+        set_data_autotune(True)
     return {"seconds": [wall for wall, _ in timings], "cpu_seconds": [cpu for _, cpu in timings]}
 
 

@@ -61,9 +61,11 @@ def _horn_fit(ctx: Context, name: str, x: np.ndarray, y: np.ndarray, epochs: int
 
 
 def compare(ctx: Context, name: str, samples: int, label: str,
-            sensitivity: bool = False) -> list[Row]:
-    """Time `fit` of model `name` on `samples` samples both ways; five rows, and with
-    `sensitivity` a sixth: local Keras alone and under a light periodic load."""
+            sensitivity: bool = False, same_pipeline: bool = False) -> list[Row]:
+    """Time `fit` of model `name` on `samples` samples both ways; five rows. With
+    `same_pipeline`, a third way in the same rounds, local Keras with tf.data's
+    autotuner off as on horn's worker (two more rows); with `sensitivity`, local Keras
+    alone and under a light periodic load (one more)."""
     sizes = ctx.sizes
     x, y = models.data(name, samples)
     paths = {part: ctx.workdir / f"{name}-{part}.npy" for part in ("x", "y")}
@@ -78,16 +80,23 @@ def compare(ctx: Context, name: str, samples: int, label: str,
     horn: list[float] = []
     horn_cpu: list[dict[str, float]] = []
     inside: list[float] = []
+    untuned: list[float] = []
     for _ in range(sizes.repeats):
         answer = ctx.local.call("fit", model=name, x=str(paths["x"]), y=str(paths["y"]),
                                 epochs=sizes.epochs, batch_size=sizes.batch_size, repeats=1)
         local += answer["seconds"]
         local_cpu += answer["cpu_seconds"]
+        if same_pipeline:
+            untuned += ctx.local.call("fit", model=name, x=str(paths["x"]),
+                                      y=str(paths["y"]), epochs=sizes.epochs,
+                                      batch_size=sizes.batch_size, repeats=1,
+                                      autotune=False)["seconds"]
         seconds, job_id, cpu = _horn_fit(ctx, name, x, y, sizes.epochs, sizes.batch_size)
         horn.append(seconds)
         horn_cpu.append(cpu)
         inside.append(job_timing(ctx.conn, job_id).training)
-    extra = _sensitivity(ctx, name, paths, label) if sensitivity else []
+    extra = _same_pipeline(label, horn, untuned) if same_pipeline else []
+    extra += _sensitivity(ctx, name, paths, label) if sensitivity else []
     for path in paths.values():
         path.unlink()
     ratio = median(horn) / median(local)
@@ -117,6 +126,19 @@ def compare(ctx: Context, name: str, samples: int, label: str,
     ]
 
 
+def _same_pipeline(label: str, horn: list[float], untuned: list[float]) -> list[Row]:
+    """Local Keras with tf.data's autotuner off, as horn's worker runs it, and horn over
+    it: horn's own part, apart from what the worker's pipeline saves."""
+    ratio = median(horn) / median(untuned)
+    return [
+        Row(NAME, f"{label}: local Keras fit with tf.data's autotuner off (as the worker)",
+            secs(median(untuned)), f"fastest {secs(min(untuned))}",
+            values={"local_untuned_s": untuned}),
+        Row(NAME, f"{label}: ratio horn / that local fit", f"{ratio:.3f}",
+            f"fastest each way {min(horn) / min(untuned):.3f}", values={"ratio": ratio}),
+    ]
+
+
 def _sensitivity(ctx: Context, name: str, paths: dict[str, Path], label: str) -> list[Row]:
     """Local Keras's `fit` under a light periodic load over its `fit` alone."""
     sizes = ctx.sizes
@@ -138,5 +160,6 @@ def _sensitivity(ctx: Context, name: str, paths: dict[str, Path], label: str) ->
 
 def run(ctx: Context) -> list[Row]:
     """Both models of the issue: the MLP and the small convnet."""
-    return (compare(ctx, "mlp", ctx.sizes.mlp_samples, "MLP", sensitivity=True)
+    return (compare(ctx, "mlp", ctx.sizes.mlp_samples, "MLP", sensitivity=True,
+                    same_pipeline=True)
             + compare(ctx, "convnet", ctx.sizes.conv_samples, "convnet"))

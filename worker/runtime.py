@@ -41,6 +41,7 @@ def warm_up() -> None:
 
     settings = get_settings()
     _apply_precision_policy()
+    set_data_autotune(settings.data_autotune)
     devices = [{"name": d.name, "type": d.device_type}
                for d in tf.config.list_logical_devices()]
     metrics.record_devices(devices)
@@ -51,6 +52,61 @@ def warm_up() -> None:
                     "dtype_policy": keras.mixed_precision.global_policy().name,
                     "distribute": settings.distribute or "none",
                     "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
+
+
+_unwrapped_get_tf_dataset: Any = None
+"""Keras's own `ArrayDataAdapter.get_tf_dataset` while `set_data_autotune(False)`
+wraps it; None otherwise."""
+
+
+def set_data_autotune(enabled: bool) -> None:
+    """Turn tf.data's autotuner on (Keras's default) or off for the input pipelines
+    Keras builds from arrays and tensors (`ArrayDataAdapter`), which is every pipeline a
+    worker builds. The worker turns it off (`HORN_DATA_AUTOTUNE`, off by default).
+
+    Why: with the autotuner on, each iterator over such a pipeline starts a thread
+    that re-optimizes it after periods doubling from 10 ms to 60 s, and the iterator's
+    destructor waits for that thread to end. Keras drops its iterator at the end of
+    every epoch and of every `evaluate` and `predict`, on the training thread. When
+    cancelled, the thread is woken before its cancellation manager marks itself
+    cancelled (tsl's `CancellationManager::StartCancelWithStatus` runs the callbacks,
+    then sets `is_cancelled_`); a thread that checks in between goes back to sleep
+    for the rest of its period, and training waits with it. Sampled on a 2-core VM,
+    plain Keras, the issue's MLP: in about half of the 3-epoch `fit`s every thread of
+    the process slept for 1.1-1.2 s at once, once or twice per `fit` (4.6-5.3 s
+    without, 6-7.5 s with). With the autotuner off no such thread starts: the same
+    `fit`s took 5.0-5.5 s every time, with the same losses to the last digit.
+
+    What the autotuner would tune stays where it starts: the map that slices the
+    batches runs as many parallel calls as tf.data's thread pool has threads (at most
+    16), and the prefetch buffer grows by tf.data's older heuristic when the model
+    waits on it. The batches, their order and the numbers are unchanged.
+
+    Args:
+        enabled: True gives Keras's own pipelines back.
+    """
+    global _unwrapped_get_tf_dataset
+    from keras.src.trainers.data_adapters import array_data_adapter
+
+    adapter = array_data_adapter.ArrayDataAdapter
+    if enabled:
+        if _unwrapped_get_tf_dataset is not None:
+            adapter.get_tf_dataset = _unwrapped_get_tf_dataset
+            _unwrapped_get_tf_dataset = None
+        return
+    if _unwrapped_get_tf_dataset is not None:
+        return
+    import tensorflow as tf
+
+    original = adapter.get_tf_dataset
+
+    def get_tf_dataset(self: Any) -> Any:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return original(self).with_options(options)
+
+    _unwrapped_get_tf_dataset = original
+    adapter.get_tf_dataset = get_tf_dataset
 
 
 def freeze_startup_objects() -> None:

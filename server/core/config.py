@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     data_cache_mb: int = Field(default=1024, ge=0)
     """MB of a worker child's recent arrays it keeps as tensors for later jobs on the
     same data (no reading, no conversion by Keras); 0 turns it off."""
+    data_autotune: bool = False
+    """Let tf.data's autotuner run in the input pipelines Keras builds on a worker
+    (Keras's default). Off by default: its thread can hold up the end of an epoch, an
+    `evaluate` or a `predict` for the rest of its period, which doubles from 10 ms up
+    to 60 s (`worker.runtime.set_data_autotune`)."""
     max_inline_output_bytes: int = Field(default=64 * 1024, ge=0, le=1 << 20)
     """Most `.npy` bytes of predictions a job returns inside its result (`data:` URLs,
     when the caller asks: the SDK does up to 16 KiB) rather than as blobs to download;

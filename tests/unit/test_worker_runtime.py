@@ -258,3 +258,64 @@ def test_a_refused_epoch_record_fails_training_at_the_next_batch() -> None:
                   callbacks=[batches, ProgressCallback(sink, 0.25)])  # type: ignore[arg-type]
     assert sink.records == [0]  # no second epoch was recorded
     assert seen == [0, 1, 2, 3, 0]  # stopped at the first batch after the refusal
+
+
+def _pipeline_autotunes() -> bool:
+    """Whether the pipeline Keras builds for a `fit` on arrays would start tf.data's
+    autotuner (its `autotune.enabled` option: unset means tf.data's default, on)."""
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    adapter = ArrayDataAdapter(np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32"),
+                               batch_size=4, shuffle=True)
+    return adapter.get_tf_dataset().options().autotune.enabled is not False
+
+
+def _seeded_fit() -> tuple[dict[str, list[float]], list[np.ndarray]]:
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((96, 5), dtype=np.float32)
+    y = (x.sum(axis=1) > 0).astype("int64")
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
+    return history.history, model.get_weights()
+
+
+def test_data_autotune_off_changes_no_batch_and_no_number() -> None:
+    """The worker turns tf.data's autotuner off for Keras's array pipelines (its thread
+    can stall the end of an epoch); Keras's own pipeline comes back when asked, and the
+    same seeded `fit` gives the same history and weights either way."""
+    assert _pipeline_autotunes()  # Keras's default
+    try:
+        runtime.set_data_autotune(False)
+        runtime.set_data_autotune(False)  # twice: wrapped once
+        assert not _pipeline_autotunes()
+        history_off, weights_off = _seeded_fit()
+        runtime.set_data_autotune(True)
+        assert _pipeline_autotunes()
+        history_on, weights_on = _seeded_fit()
+    finally:
+        runtime.set_data_autotune(True)
+    assert history_off == history_on
+    assert len(history_off["val_loss"]) == 3
+    for off, on in zip(weights_off, weights_on, strict=True):
+        np.testing.assert_array_equal(off, on)
+
+
+def test_warm_up_applies_the_data_autotune_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.core.config import get_settings
+
+    try:
+        monkeypatch.delenv("HORN_DATA_AUTOTUNE", raising=False)
+        get_settings.cache_clear()
+        runtime.warm_up()
+        assert not _pipeline_autotunes()
+        monkeypatch.setenv("HORN_DATA_AUTOTUNE", "1")
+        get_settings.cache_clear()
+        runtime.warm_up()
+        assert _pipeline_autotunes()
+    finally:
+        runtime.set_data_autotune(True)
+        get_settings.cache_clear()
