@@ -73,9 +73,9 @@ def set_data_autotune(enabled: bool) -> None:
     then sets `is_cancelled_`); a thread that checks in between goes back to sleep
     for the rest of its period, and training waits with it. Sampled on a 2-core VM,
     plain Keras, the issue's MLP: in about half of the 3-epoch `fit`s every thread of
-    the process slept for 1.0-1.3 s at once, once or twice per `fit` (4.6-5.3 s
-    without, 6-7.5 s with). With the autotuner off no such thread starts: the same
-    `fit`s took 5.0-5.5 s every time, with the same losses to the last digit.
+    the process slept for 1.0-1.3 s at once, once or twice per `fit` (4.7-5.3 s
+    without such a stretch, 5.8-7.5 s with). With the autotuner off no such thread
+    starts: the same `fit`s took 5.0-5.5 s every time, with the same final loss.
 
     What the autotuner would tune stays where it starts: the map that slices the
     batches runs as many parallel calls as tf.data's thread pool has threads (at most
