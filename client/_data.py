@@ -17,7 +17,7 @@ from numpy.lib import format as npy_format
 
 from client import errors
 from client._http import Connection
-from schemas import contenthash
+from schemas import contenthash, tree
 from schemas.npy import NpyFormatError, check_dtype
 
 CHUNK = 4 * 1024 * 1024
@@ -151,7 +151,7 @@ def check_cardinality(arrays: Mapping[str, Any]) -> int:
     Raises:
         ValueError: in Keras's words, listing the sizes.
     """
-    sizes = {name: [int(a.shape[0]) for a in _leaves(value)]
+    sizes = {name: [int(a.shape[0]) for a in tree.flatten(value)]
              for name, value in arrays.items() if value is not None}
     distinct = {s for values in sizes.values() for s in values}
     if len(distinct) > 1:
@@ -160,14 +160,6 @@ def check_cardinality(arrays: Mapping[str, Any]) -> int:
         raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the "
                          f"same number of samples.{lines}\n")
     return distinct.pop() if distinct else 0
-
-
-def _leaves(value: Any) -> list[np.ndarray]:
-    if isinstance(value, Mapping):
-        return [a for v in value.values() for a in _leaves(v)]
-    if isinstance(value, (list, tuple)):
-        return [a for v in value for a in _leaves(v)]
-    return [value]
 
 
 def prepare(value: Any, name: str) -> Any:

@@ -22,6 +22,7 @@ from client._input_checks import (
     merge_shape,
 )
 from client._tensors import KerasTensor
+from schemas.tree import flatten
 
 Shape = tuple[int | None, ...]
 
@@ -54,15 +55,6 @@ def nodes_of(layer: Any) -> list[Node]:
         nodes = []
         layer.__dict__["_horn_nodes"] = nodes
     return nodes
-
-
-def flatten(structure: Any) -> list[Any]:
-    """Leaves of nested lists/tuples/dicts, in order."""
-    if isinstance(structure, dict):
-        return [leaf for value in structure.values() for leaf in flatten(value)]
-    if isinstance(structure, (list, tuple)):
-        return [leaf for value in structure for leaf in flatten(value)]
-    return [structure]
 
 
 def _class_name(layer: Any) -> str:

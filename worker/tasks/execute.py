@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from schemas.api import JobKind, JobStatus
 from schemas.npy import to_data_url, to_npy_bytes
+from schemas.tree import flatten, map_leaves
 from server.core.config import Settings
 from server.store import jobs as job_store
 from server.store import models as model_store
@@ -332,36 +332,17 @@ def _predict(model: Any, args: dict[str, Any], arrays: dict[str, Any],
     inline = _as_data_urls(outputs, min(int(args.get("inline_bytes") or 0), inline_limit))
     if inline is not None:  # small: no blob to write, record and fetch
         return {"outputs": inline}
-    return {"outputs": _map_leaves(outputs, lambda value: _store_output(
-        blobs, engine, owner, to_npy_bytes(np.asarray(value))))}
+    return {"outputs": map_leaves(lambda value: _store_output(
+        blobs, engine, owner, to_npy_bytes(np.asarray(value))), outputs)}
 
 
 def _as_data_urls(outputs: Any, limit: int) -> Any:
     """The outputs as `data:` URLs when their `.npy` bytes come to at most `limit` in
     all; None otherwise. Large outputs are not encoded here: each is encoded only as it
     is stored, as before."""
-    if sum(np.asarray(leaf).nbytes for leaf in _leaves(outputs)) > limit:
+    if sum(np.asarray(leaf).nbytes for leaf in flatten(outputs)) > limit:
         return None
-    encoded = _map_leaves(outputs, lambda value: to_npy_bytes(np.asarray(value)))
-    if sum(len(data) for data in _leaves(encoded)) > limit:  # with the headers
+    encoded = map_leaves(lambda value: to_npy_bytes(np.asarray(value)), outputs)
+    if sum(len(data) for data in flatten(encoded)) > limit:  # with the headers
         return None
-    return _map_leaves(encoded, to_data_url)
-
-
-def _map_leaves(value: Any, function: Callable[[Any], Any]) -> Any:
-    """`value` (an array, or a dict, list or tuple of them) with `function` applied to
-    each leaf; tuples become lists (as JSON has them)."""
-    if isinstance(value, dict):
-        return {k: _map_leaves(v, function) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_map_leaves(v, function) for v in value]
-    return function(value)
-
-
-def _leaves(value: Any) -> list[Any]:
-    """The leaves of a structure that `_map_leaves` walks, in the same order."""
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in _leaves(v)]
-    if isinstance(value, (list, tuple)):
-        return [leaf for v in value for leaf in _leaves(v)]
-    return [value]
+    return map_leaves(to_data_url, encoded)
