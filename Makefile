@@ -20,9 +20,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# mypy reads the package as installed (`horn`, `horn.server`, ...): scripts/lint-tree.py
+# lays it out under build/lint.
 lint: $(STAMP)
-	$(PY) -m ruff check client server worker schemas tests examples bench
-	$(PY) -m mypy client server worker schemas
+	$(PY) -m ruff check client server worker schemas tests examples bench scripts
+	$(PY) scripts/lint-tree.py build/lint >/dev/null
+	$(PY) -m mypy build/lint/horn
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
@@ -41,7 +44,7 @@ bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 catalog: $(STAMP)
-	$(PY) -m worker.catalog_gen
+	$(PY) -m horn.worker.catalog_gen
 
 # Pin the Docker images' Python packages to the tested environment.
 constraints: $(STAMP)

@@ -31,11 +31,10 @@ def _timed(call: Callable[[], object], n: int) -> list[float]:
 
 def run(ctx: Context) -> list[Row]:
     """Time both calls both ways."""
-    import client
-    from client import _batches
+    from horn import _batches, keras
 
     calls = ctx.sizes.batch_calls
-    model = models.build(client, "mlp")
+    model = models.build(keras, "mlp")
     x, y = models.data("mlp", BATCH)
     for _ in range(WARMUP):
         model.train_on_batch(x, y)

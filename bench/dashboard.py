@@ -37,9 +37,9 @@ def populate(db_url: str, n_jobs: int, users: list[str]) -> dict[str, Any]:
     """Insert users, one model per user, `n_jobs` jobs with metrics and events."""
     from sqlalchemy import insert
 
-    from server.store.db import make_engine, transaction
-    from server.store.tables import EventRow, JobRow, MetricRow, ModelRow
-    from server.store.users import create_key, ensure_user
+    from horn.server.store.db import make_engine, transaction
+    from horn.server.store.tables import EventRow, JobRow, MetricRow, ModelRow
+    from horn.server.store.users import create_key, ensure_user
 
     rng = random.Random(0)
     engine = make_engine(db_url)
@@ -136,9 +136,9 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from server.core.config import Settings
-    from server.main import create_app
-    from server.store.migrate import upgrade
+    from horn.server.core.config import Settings
+    from horn.server.main import create_app
+    from horn.server.store.migrate import upgrade
 
     tmp = Path(tempfile.mkdtemp(prefix="horn-bench-"))
     db_name = None

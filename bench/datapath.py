@@ -46,8 +46,8 @@ def counting(conn: Any) -> Iterator[dict[str, int]]:
 def upload(ctx: Context) -> list[Row]:
     """Upload a fresh large array `upload_repeats` times (one value changed each time,
     so its hash differs); the blob is deleted after each run to spare the disk."""
-    from client import _data
-    from server.store.blobs import blob_key
+    from horn import _data
+    from horn.server.store.blobs import blob_key
 
     n = ctx.sizes.upload_bytes // 4
     array = np.random.default_rng(0).random(n, dtype=np.float32)
@@ -75,10 +75,9 @@ def upload(ctx: Context) -> list[Row]:
 
 def refit(ctx: Context) -> list[Row]:
     """Bytes sent by later fits of a model on arrays the server already has."""
-    import client
-
+    from horn import keras
     x, y = models.data("tiny", ctx.sizes.tiny_samples)
-    model = models.build(client, "tiny")
+    model = models.build(keras, "tiny")
     model.fit(x, y, epochs=1, verbose=0)  # uploads the arrays, registers the model
     sent, requests = [], []
     for _ in range(ctx.sizes.refit_repeats):
@@ -95,12 +94,11 @@ def refit(ctx: Context) -> list[Row]:
 def predict(ctx: Context) -> list[Row]:
     """`predict` of `predict_rows` rows into 10 float32 outputs: the download of the
     result and the whole call."""
-    import client
-    from client import _data
+    from horn import _data, keras
 
     rows = ctx.sizes.predict_rows
     x, _ = models.data("narrow", rows)
-    model = models.build(client, "narrow")
+    model = models.build(keras, "narrow")
     model.predict(x, verbose=0)  # uploads x, stores the initial weights
     calls, downloads = [], []
     out_bytes = 0

@@ -21,7 +21,7 @@ SAMPLES = 2048
 
 
 def _clock() -> Any:
-    from client.callbacks import Callback
+    from horn.keras.callbacks import Callback
 
     class Clock(Callback):
         """Notes when each `on_epoch_end` is called."""
@@ -44,13 +44,12 @@ def _worker_times(conn: Any, job_id: str) -> dict[int, float]:
 def delays(ctx: Context, name: str) -> list[float]:
     """Seconds from each epoch's end on the worker to `on_epoch_end` in the client, over
     `event_fits` fits of model `name` for `event_epochs` epochs on a small set."""
-    import client
-
+    from horn import keras
     x, y = models.data(name, SAMPLES)
     found: list[float] = []
     for _ in range(ctx.sizes.event_fits):
         clock = _clock()
-        model = models.build(client, name)
+        model = models.build(keras, name)
         history = model.fit(x, y, epochs=ctx.sizes.event_epochs, batch_size=128, verbose=0,
                             callbacks=[clock])
         worker = _worker_times(ctx.conn, str(history.job_id))

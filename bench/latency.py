@@ -58,13 +58,12 @@ def _rows(label: str, runs: list[dict[str, float]], floor: float) -> list[Row]:
 def run(ctx: Context) -> list[Row]:
     """Time the tiny fit on a fresh model each time (a script's first fit), then again
     and again on one model (a notebook's next fits), then the Celery floor."""
-    import client
-
+    from horn import keras
     sizes = ctx.sizes
     x, y = models.data("tiny", sizes.tiny_samples)
-    fresh = [_one_fit(ctx, models.build(client, "tiny"), x, y)
+    fresh = [_one_fit(ctx, models.build(keras, "tiny"), x, y)
              for _ in range(WARMUP + sizes.tiny_repeats)][WARMUP:]
-    model = models.build(client, "tiny")
+    model = models.build(keras, "tiny")
     again = [_one_fit(ctx, model, x, y) for _ in range(WARMUP + sizes.tiny_repeats)][WARMUP:]
     floor = celery_floor.round_trips(ctx.stack.env["HORN_BROKER_URL"],
                                      f"{ctx.stack.queue}-floor", sizes.floor_repeats,

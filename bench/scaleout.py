@@ -108,14 +108,14 @@ class _Phases:
 
 def run(ctx: Context) -> list[Row]:
     """One worker and two, taking turns."""
-    import client
-
+    import horn
+    from horn import keras
     sizes = ctx.sizes
     x, _ = models.data("tiny", 64)
     work = []
     for key in ctx.stack.create_keys("bench", sizes.scaleout_threads):
-        model = models.build(client, "tiny")
-        model._connection = client.Connection(ctx.stack.url, api_key=key)
+        model = models.build(keras, "tiny")
+        model._connection = horn.Connection(ctx.stack.url, api_key=key)
         model.predict(x, verbose=0)
         work.append(model)
     pair_queue = f"{ctx.stack.queue}-pair"

@@ -31,11 +31,10 @@ def _auth(key: str) -> dict[str, str]:
 
 def reads(ctx: Context) -> list[Row]:
     """Many clients reading one finished job."""
-    import client
-
+    from horn import keras
     sizes = ctx.sizes
     x, y = models.data("tiny", sizes.tiny_samples)
-    history = models.build(client, "tiny").fit(x, y, epochs=1, verbose=0)
+    history = models.build(keras, "tiny").fit(x, y, epochs=1, verbose=0)
     keys = ctx.stack.create_keys("bench", sizes.load_clients)
     path = f"/v1/jobs/{history.job_id}"
 
@@ -64,12 +63,12 @@ class _Submitter:
     predict jobs and keeping their ids."""
 
     def __init__(self, ctx: Context, user: str, count: int, queue: str) -> None:
-        import client
-        from client import _data
+        import horn
+        from horn import _data, keras
 
         self.key = ctx.stack.create_keys(user, 1)[0]
-        conn = client.Connection(ctx.stack.url, api_key=self.key)
-        model = models.build(client, "tiny")
+        conn = horn.Connection(ctx.stack.url, api_key=self.key)
+        model = models.build(keras, "tiny")
         model._connection = conn
         encoded = _data.encode(models.data("tiny", 8)[0])
         _data.upload(conn, [encoded])

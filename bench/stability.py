@@ -19,15 +19,14 @@ GROWTH_TARGET = 50e6
 
 def run(ctx: Context) -> list[Row]:
     """Run the jobs, reading the child's RSS after each."""
-    import client
-
+    from horn import keras
     x, y = models.data("tiny", ctx.sizes.tiny_samples)
     child = ctx.stack.worker_child()
     readings: list[int] = []
     model: Any = None
     for i in range(ctx.sizes.stability_jobs):
         if i % 2 == 0:
-            model = models.build(client, "tiny")
+            model = models.build(keras, "tiny")
             model.fit(x, y, epochs=1, verbose=0)
         else:
             model.predict(x, verbose=0)

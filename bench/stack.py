@@ -113,10 +113,10 @@ class BenchStack:
             CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
             PYTHONUNBUFFERED="1")
         self.env = env
-        subprocess.run([procs.python(), "-m", "server.cli", "db", "upgrade"], env=env,
+        subprocess.run([procs.python(), "-m", "horn.server.cli", "db", "upgrade"], env=env,
                        check=True, cwd=procs.ROOT, capture_output=True)
         self.api_key = self.create_keys(USER, 1, admin=True)[0]
-        self.server = procs.spawn([procs.python(), "-m", "server.cli", "server"], env,
+        self.server = procs.spawn([procs.python(), "-m", "horn.server.cli", "server"], env,
                                   self._log("server"))
         worker = self.start_worker(wait=False)
         procs.wait_healthy(self.url, self.server)
@@ -144,7 +144,7 @@ class BenchStack:
         """Start one more `horn worker` (a Celery parent and one prefork child), with
         `env` added to the stack's environment."""
         log = self._log("worker")
-        proc = procs.spawn([procs.python(), "-m", "server.cli", "worker"],
+        proc = procs.spawn([procs.python(), "-m", "horn.server.cli", "worker"],
                            {**self.env, **(env or {})}, log)
         proc.log = log  # type: ignore[attr-defined]
         self.workers.append(proc)
@@ -200,8 +200,8 @@ class BenchStack:
     def create_keys(self, user: str, n: int, admin: bool = False) -> list[str]:
         """`n` new API keys of `user` (created when missing), written directly to the
         database (what `horn keys create` does, without a process per key)."""
-        from server.store.db import make_engine, transaction
-        from server.store.users import create_key, ensure_user
+        from horn.server.store.db import make_engine, transaction
+        from horn.server.store.users import create_key, ensure_user
 
         engine = make_engine(self.env["HORN_DATABASE_URL"])
         try:
@@ -213,9 +213,8 @@ class BenchStack:
 
     def connect(self, api_key: str | None = None) -> Any:
         """A new SDK connection to the stack, made the default one."""
-        import client
-
-        return client.connect(self.url, api_key=api_key or self.api_key)
+        import horn
+        return horn.connect(self.url, api_key=api_key or self.api_key)
 
 
 def purge_redis(queue_prefix: str) -> None:

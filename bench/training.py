@@ -48,9 +48,8 @@ def _horn_fit(ctx: Context, name: str, x: np.ndarray, y: np.ndarray, epochs: int
               batch_size: int) -> tuple[float, str, dict[str, float]]:
     """Wall seconds of one `fit` through horn, its job id, and the CPU seconds each part
     of the stack used meanwhile."""
-    import client
-
-    model = models.build(client, name, models.SEED)
+    from horn import keras
+    model = models.build(keras, name, models.SEED)
     cpu_before = ctx.stack.cpu_by_part()
     began = time.perf_counter()
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
@@ -71,9 +70,8 @@ def compare(ctx: Context, name: str, samples: int, label: str,
     paths = {part: ctx.workdir / f"{name}-{part}.npy" for part in ("x", "y")}
     np.save(paths["x"], x)
     np.save(paths["y"], y)
-    import client
-
-    warm = models.build(client, name, models.SEED)
+    from horn import keras
+    warm = models.build(keras, name, models.SEED)
     warm.fit(x, y, epochs=1, batch_size=sizes.batch_size, steps_per_epoch=2, verbose=0)
     local: list[float] = []
     local_cpu: list[float] = []

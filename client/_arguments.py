@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from schemas.catalog import suggest
+from horn.schemas.catalog import suggest
 
 
 class UnknownArgumentError(ValueError, TypeError):

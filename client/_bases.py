@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from client._mirrors import KerasObject, config_value
-from client._naming import auto_name
+from horn._mirrors import KerasObject, config_value
+from horn._naming import auto_name
 
 _LAYER_CALL: list[Callable[..., Any]] = []
 
@@ -77,7 +77,7 @@ class Layer(KerasObject):
 
 
 def register_layer_call(handler: Callable[..., Any]) -> None:
-    """Install what ``layer(inputs)`` does (the functional API lives in ``client.models``).
+    """Install what ``layer(inputs)`` does (the functional API lives in ``horn.keras.models``).
 
     Args:
         handler: Called as ``handler(layer, *args, **kwargs)``; its result is returned.

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from client import _data, errors
-from client._stream import MAX_MESSAGE_BYTES, CallStream, Closed
-from schemas.frames import STREAM_OPS
+from horn import _data, errors
+from horn._stream import MAX_MESSAGE_BYTES, CallStream, Closed
+from horn.schemas.frames import STREAM_OPS
 
 if TYPE_CHECKING:
-    from client.models import Model
+    from horn.keras.models import Model
 
 _open: weakref.WeakSet[Model] = weakref.WeakSet()
 
@@ -80,7 +80,7 @@ def _session(model: Model) -> _Session:
     if state is not None and state.spec_key == spec_key:
         return state
     close(model)
-    from client._training import _submit
+    from horn._training import _submit
 
     state = _Session(_submit(model, "session", {}, {}, {}), spec_key)
     model.__dict__["_horn_session"] = state

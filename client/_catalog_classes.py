@@ -13,9 +13,9 @@ import inspect
 from collections.abc import MutableMapping
 from typing import Any
 
-from client._bases import BASES
-from client._mirrors import NAMESPACE_MODULES, KerasFunction, KerasObject, ReprDefault
-from schemas.catalog import forbidden_message, load_catalog
+from horn._bases import BASES
+from horn._mirrors import NAMESPACE_MODULES, KerasFunction, KerasObject, ReprDefault
+from horn.schemas.catalog import forbidden_message, load_catalog
 
 _REGISTRY: dict[tuple[str, str], type[KerasObject]] = {}
 _FUNCTIONS: dict[tuple[str, str], KerasFunction] = {}

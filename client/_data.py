@@ -15,10 +15,10 @@ import numpy as np
 import xxhash
 from numpy.lib import format as npy_format
 
-from client import errors
-from client._http import Connection
-from schemas import contenthash, tree
-from schemas.npy import NpyFormatError, check_dtype
+from horn import errors
+from horn._http import Connection
+from horn.schemas import contenthash, tree
+from horn.schemas.npy import NpyFormatError, check_dtype
 
 CHUNK = 4 * 1024 * 1024
 
@@ -225,6 +225,6 @@ def flatten(prepared: Any) -> list[EncodedArray]:
 
 def download_array(conn: Connection, blob_id: str) -> np.ndarray:
     """Fetch a blob (e.g. predictions) and read it without unpickling."""
-    from schemas.npy import from_npy_bytes
+    from horn.schemas.npy import from_npy_bytes
 
     return from_npy_bytes(conn.get_bytes(f"/v1/blobs/{blob_id}"))

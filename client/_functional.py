@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from client._input_checks import (
+from horn._input_checks import (
     ELEMENTWISE_MERGE,
     check_concatenate,
     check_input_spec,
     merge_shape,
 )
-from client._tensors import KerasTensor
-from schemas.tree import flatten
+from horn._tensors import KerasTensor
+from horn.schemas.tree import flatten
 
 Shape = tuple[int | None, ...]
 
@@ -73,7 +73,7 @@ def _get(layer: Any, name: str, default: Any = None) -> Any:
 def infer_shapes(layer: Any, inputs: list[KerasTensor], is_list: bool = True
                  ) -> list[Shape]:
     """Best-effort output shapes of one call (see the module docstring), checked as
-    Keras checks them (`client._input_checks`).
+    Keras checks them (`horn._input_checks`).
 
     Args:
         layer: The layer called.
@@ -244,7 +244,7 @@ def _tensor_config(tensor: KerasTensor, reindex: dict[tuple[int, int], int]) -> 
 
 
 def _serialize_arg(value: Any, reindex: dict[tuple[int, int], int]) -> Any:
-    from client._objects import serialize
+    from horn._objects import serialize
 
     if isinstance(value, KerasTensor):
         return _tensor_config(value, reindex)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from client import errors
+from horn import errors
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -51,8 +51,8 @@ class Connection:
             restarts, outages) before giving up; the job itself goes on regardless.
 
     Example:
-        >>> import client as keras
-        >>> conn = keras.connect("http://127.0.0.1:8000")  # doctest: +SKIP
+        >>> import horn
+        >>> conn = horn.connect("http://127.0.0.1:8000")  # doctest: +SKIP
     """
 
     def __init__(self, url: str | None = None, api_key: str | None = None, *,
@@ -108,7 +108,7 @@ class Connection:
         """Send a request, retrying transient failures; raise the mapped error."""
         if self._closed:
             raise errors.HornError("This connection is closed; create a new one with "
-                                   "`client.connect(...)`.")
+                                   "`horn.connect(...)`.")
         may_retry = retry if retry is not None else (
             method in _IDEMPOTENT_METHODS or bool(headers and "Idempotency-Key" in headers))
         attempt = 0
@@ -160,8 +160,8 @@ class Connection:
 
         Raises:
             TimeoutError: when `deadline` (a `time.monotonic()` value) passes first.
-            client.errors.ConnectError: the server stayed unreachable too long (the job
-                goes on running; re-attach with `client.jobs.get(id).wait()`).
+            horn.errors.ConnectError: the server stayed unreachable too long (the job
+                goes on running; re-attach with `horn.jobs.get(id).wait()`).
         """
         last = last_event_id
         failures = 0
@@ -210,7 +210,7 @@ class Connection:
                 raise errors.ConnectError(
                     f"Lost the event stream of job {job_id} from {self.url} for "
                     f"{now - lost_since:.0f} s ({problem}). The job goes on running on the "
-                    f"server: re-attach with `client.jobs.get({job_id!r}).wait()`."
+                    f"server: re-attach with `horn.jobs.get({job_id!r}).wait()`."
                 ) from problem
             failures += 1
             time.sleep(min(5.0, 0.25 * 2 ** (failures - 1)))

@@ -1,13 +1,13 @@
 """Keras's namespace functions (``serialize``, ``deserialize``, ``get``) and modules.
 
 `serialize`, `deserialize` and `get` resolve names, dicts and objects of any catalog
-category; `install_namespace` fills a namespace module (``client.layers``,
-``client.losses``, ...) with its generated classes and the module-level
+category; `install_namespace` fills a namespace module (``horn.keras.layers``,
+``horn.keras.losses``, ...) with its generated classes and the module-level
 ``serialize``/``deserialize``/``get`` Keras has there, and `missing_attribute` is
 the did-you-mean error its ``__getattr__`` raises.
 
 Example:
-    >>> from client import losses
+    >>> from horn.keras import losses
     >>> losses.get("mse") is losses.mean_squared_error
     True
 """
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from client._bases import BASES
-from client._catalog_classes import build_namespace, lookup
-from client._mirrors import IDENTIFIER_KIND, KerasFunction, KerasObject, config_value, to_value
-from schemas.catalog import KIND, load_catalog, suggest
+from horn._bases import BASES
+from horn._catalog_classes import build_namespace, lookup
+from horn._mirrors import IDENTIFIER_KIND, KerasFunction, KerasObject, config_value, to_value
+from horn.schemas.catalog import KIND, load_catalog, suggest
 
 #: Keras's module-level functions where a namespace lacks some: ``keras.layers`` and
 #: ``keras.optimizers.schedules`` have no ``get``, ``keras.callbacks`` has none.

@@ -1,29 +1,29 @@
 """Catalog-driven mirrors of Keras objects (layers, optimizers, losses, ...), no Keras needed.
 
-Every class in ``client.layers``, ``client.optimizers``, ... is generated from the
+Every class in ``horn.keras.layers``, ``horn.keras.optimizers``, ... is generated from the
 Keras catalog (``schemas/keras_catalog.json``): it takes exactly the arguments the
 Keras class takes, fails with Keras's words when they are wrong, and serializes to the
 JSON Keras itself writes, which the horn worker rebuilds with real Keras.
 
 This module gathers the object model's public names in one place; the code is in
 
-* ``client._naming``: Keras's snake case and automatic names (`auto_name`);
-* ``client._arguments``: binding constructor arguments (`UnknownArgumentError`);
-* ``client._mirrors``: `KerasObject`, `KerasFunction`, and value conversion;
-* ``client._bases``: the category bases (`Layer`, `Optimizer`, ...);
-* ``client._catalog_classes``: generating the classes (`build_namespace`);
-* ``client._namespace``: `serialize`, `deserialize`, `get`, `install_namespace`.
+* ``horn._naming``: Keras's snake case and automatic names (`auto_name`);
+* ``horn._arguments``: binding constructor arguments (`UnknownArgumentError`);
+* ``horn._mirrors``: `KerasObject`, `KerasFunction`, and value conversion;
+* ``horn._bases``: the category bases (`Layer`, `Optimizer`, ...);
+* ``horn._catalog_classes``: generating the classes (`build_namespace`);
+* ``horn._namespace``: `serialize`, `deserialize`, `get`, `install_namespace`.
 
 Example:
-    >>> from client import layers
+    >>> from horn.keras import layers
     >>> layers.Dense(3, activation="relu")._serialize()["class_name"]
     'Dense'
 """
 
 from __future__ import annotations
 
-from client._arguments import UnknownArgumentError
-from client._bases import (
+from horn._arguments import UnknownArgumentError
+from horn._bases import (
     Constraint,
     Initializer,
     Layer,
@@ -35,10 +35,10 @@ from client._bases import (
     RemoteCallback,
     register_layer_call,
 )
-from client._catalog_classes import ForbiddenObjectError, build_namespace, lookup
-from client._mirrors import KerasFunction, KerasObject
-from client._namespace import deserialize, get, install_namespace, missing_attribute, serialize
-from client._naming import auto_name, reset_names, to_snake_case
+from horn._catalog_classes import ForbiddenObjectError, build_namespace, lookup
+from horn._mirrors import KerasFunction, KerasObject
+from horn._namespace import deserialize, get, install_namespace, missing_attribute, serialize
+from horn._naming import auto_name, reset_names, to_snake_case
 
 __all__ = [
     "Constraint",

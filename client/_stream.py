@@ -17,9 +17,9 @@ import contextlib
 import threading
 from typing import Any
 
-from client import errors
-from client._http import Connection
-from schemas import frames
+from horn import errors
+from horn._http import Connection
+from horn.schemas import frames
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """Largest batch sent over the websocket; larger ones go by POST (servers bound the
@@ -67,8 +67,8 @@ class CallStream:
 
         Raises:
             Closed: the websocket was closed before the call went out (send it again).
-            client.errors.APIError: the server refused the call (as the POST would).
-            client.errors.ConnectError: the connection was lost while the call ran.
+            horn.errors.APIError: the server refused the call (as the POST would).
+            horn.errors.ConnectError: the connection was lost while the call ran.
         """
         with self._lock:
             return self._call(op, args, payload)

@@ -33,7 +33,7 @@ class KerasTensor:
                 f"horn builds `{layer_name}` layers for operators between symbolic tensors; "
                 f"received a {type(other).__name__}. Use a layer (e.g. "
                 "`layers.Rescaling`) for arithmetic with constants.")
-        from client import layers
+        from horn.keras import layers
 
         pair = [other, self] if swap else [self, other]
         result: KerasTensor = getattr(layers, layer_name)()(pair)

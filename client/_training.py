@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from client import _data, errors
-from client._history import History
-from client._http import Connection
-from client._progress import Progbar
-from client.jobs import Job
-from schemas.npy import from_data_url, is_data_url
+from horn import _data, errors
+from horn._http import Connection
+from horn._progress import Progbar
+from horn.jobs import Job
+from horn.keras.callbacks import History
+from horn.schemas.npy import from_data_url, is_data_url
 
 if TYPE_CHECKING:
-    from client.models import Model
+    from horn.keras.models import Model
 
 JOB_OPTIONS = ("priority", "queue", "time_limit", "max_attempts")
 """horn's own keyword arguments of fit/evaluate/predict (besides `wait`)."""
@@ -53,7 +53,7 @@ def job_options(options: dict[str, Any]) -> dict[str, Any]:
 def _split_callbacks(callbacks: list[Any]
                      ) -> tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The callbacks run here, those sent to the worker, and the checkpoints."""
-    from client import callbacks as cb
+    from horn.keras import callbacks as cb
 
     local: list[Any] = []
     remote: list[dict[str, Any]] = []
@@ -93,7 +93,7 @@ def _submit(model: Model, kind: str, args: dict[str, Any],
             prepared: dict[str, dict[str, Any]], options: dict[str, Any]) -> str:
     conn = model._conn()
     if kind != "session":  # the session's worker writes its weights back first
-        from client import _batches
+        from horn import _batches
 
         _batches.close(model)
     model_id = model._ensure_remote()
@@ -105,7 +105,7 @@ def _submit(model: Model, kind: str, args: dict[str, Any],
         for name, p in group.items():
             key = name if prefix == "" else f"{prefix}_{name}"
             data[key] = _data.refs(p)
-    from client.utils import current_seed
+    from horn.keras.utils import current_seed
 
     if current_seed() is not None:
         args = {**args, "seed": current_seed()}
@@ -119,7 +119,7 @@ def _submit(model: Model, kind: str, args: dict[str, Any],
 def _without_defaults(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     """The arguments that differ from the server's defaults (it fills those in): a
     second `fit` on the same arrays sends a few hundred bytes, not a kilobyte."""
-    from schemas.api import JobKind, args_model
+    from horn.schemas.api import JobKind, args_model
 
     fields = args_model(JobKind(kind)).model_fields
     kept = {}
@@ -235,7 +235,7 @@ class Follower:
 
     def _checkpoint(self, data: dict[str, Any]) -> None:
         """A ModelCheckpoint decision of the worker: the matching local one writes it."""
-        from client import callbacks as cb
+        from horn.keras import callbacks as cb
 
         mine = [c for c in self.callbacks if isinstance(c, cb.ModelCheckpoint)]
         index = int(data.get("index", 0))

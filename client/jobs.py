@@ -1,7 +1,7 @@
 """Jobs: what `fit`/`evaluate`/`predict` run on the server, as handles you can keep.
 
 `model.fit(..., wait=False)` returns a `Job` at once; `job.wait()` returns what the
-blocking call would have returned. Re-attach from anywhere with `client.jobs.get(id)`.
+blocking call would have returned. Re-attach from anywhere with `horn.jobs.get(id)`.
 
 Example:
     >>> job = model.fit(x, y, epochs=100, wait=False)  # doctest: +SKIP
@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from client import errors
-from client._http import Connection, SSEEvent, get_connection
+from horn import errors
+from horn._http import Connection, SSEEvent, get_connection
 
 if TYPE_CHECKING:
-    from client.models import Model
+    from horn.keras.models import Model
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -71,7 +71,7 @@ class Job:
         saves a checkpoint and ends `cancelled`.
 
         Raises:
-            client.errors.Conflict: the job already finished.
+            horn.errors.Conflict: the job already finished.
         """
         self._conn.post(f"/v1/jobs/{self.id}/cancel", {})
 
@@ -102,13 +102,13 @@ class Job:
 
         Raises:
             TimeoutError: not finished within `timeout` (the job goes on running).
-            client.errors.JobFailed: the job failed (also an instance of the built-in
+            horn.errors.JobFailed: the job failed (also an instance of the built-in
                 exception the worker raised, e.g. `ValueError`).
-            client.errors.JobCancelled: the job was cancelled.
+            horn.errors.JobCancelled: the job was cancelled.
         """
         if self._done:
             return self._outcome
-        from client import _training
+        from horn import _training
 
         level = self._verbose if verbose is None else _training.verbosity(verbose)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -145,11 +145,11 @@ class Job:
                     print(f"horn: job {self.id} had already finished.", file=sys.stderr)
                 return
         print(f"\nhorn: job {self.id} goes on running on the server. Re-attach with "
-              f"`client.jobs.get({self.id!r}).wait()`.", file=sys.stderr)
+              f"`horn.jobs.get({self.id!r}).wait()`.", file=sys.stderr)
 
 
 def get(job_id: str) -> Job:
-    """A handle on an existing job (raises `client.errors.NotFound` if there is none)."""
+    """A handle on an existing job (raises `horn.errors.NotFound` if there is none)."""
     conn = get_connection()
     info = conn.get(f"/v1/jobs/{job_id}")
     return Job(str(info["id"]), str(info["kind"]), connection=conn)

@@ -11,8 +11,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-import client as keras  # was: import keras
-from client import layers  # was: from keras import layers
+from horn import keras  # was: import keras
+from horn.keras import layers  # was: from keras import layers
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 BLOB_ID_PATTERN = r"^[0-9a-f]{64}$"
-"""A blob id is the lowercase hex BLAKE3 hash of the blob's bytes (`schemas.contenthash`)."""
+"""A blob id is the lowercase hex BLAKE3 hash of the blob's bytes (`horn.schemas.contenthash`)."""
 
 MAX_NAME_LENGTH = 200
 

@@ -1,6 +1,6 @@
 """Read access to the Keras catalog (``schemas/keras_catalog.json``), without Keras.
 
-The catalog is generated from the installed Keras by ``python -m worker.catalog_gen``.
+The catalog is generated from the installed Keras by ``python -m horn.worker.catalog_gen``.
 It lists, per category (``layers``, ``optimizers``, ``schedules``, ``losses``,
 ``metrics``, ``activations``, ``initializers``, ``regularizers``, ``constraints``,
 ``callbacks``), the built-in classes horn allows with their constructor arguments, the
@@ -8,7 +8,7 @@ built-in functions (activations, losses, metrics), name aliases, and the names t
 must never run on a horn server together with the reason.
 
 Example:
-    >>> from schemas.catalog import load_catalog
+    >>> from horn.schemas.catalog import load_catalog
     >>> load_catalog().entry("layers", "Dense")["module"]
     'keras.layers'
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from schemas.api import ModelPublic
+from horn.schemas.api import ModelPublic
 
 
 class ModelImported(ModelPublic):

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from schemas.catalog import (
+from horn.schemas.catalog import (
     CATEGORIES,
     DEFAULT_ADVICE,
     Catalog,

@@ -1,3 +1,8 @@
 """horn's server: the FastAPI app, the database layer, the CLI."""
 
-__version__ = "0.2.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("horn")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

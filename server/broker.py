@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from server.core.config import Settings
+from horn.server.core.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.core.config import get_settings
+from horn.server.core.config import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -32,11 +32,11 @@ def _is_loopback(host: str) -> bool:
 
 def _server_command(host: str, port: int, workers: int = 1) -> list[str]:
     """The server's command line: uvicorn; several processes each on a socket of its
-    own where the platform spreads connections over such sockets (`server.serving`)."""
-    from server import serving
+    own where the platform spreads connections over such sockets (`horn.server.serving`)."""
+    from horn.server import serving
 
     if workers > 1 and serving.spreads_connections():
-        return [sys.executable, "-m", "server.serving", "--host", host,
+        return [sys.executable, "-m", "horn.server.serving", "--host", host,
                 "--port", str(port), "--workers", str(workers)]
     return [sys.executable, "-m", "uvicorn", serving.APP, "--factory",
             "--host", host, "--port", str(port), "--log-level", "warning",
@@ -47,14 +47,14 @@ def _server_command(host: str, port: int, workers: int = 1) -> list[str]:
 def _worker_command(concurrency: int, queues: str, loglevel: str,
                     quiet: bool = False, hostname: str = "horn@%h") -> list[str]:
     return [sys.executable, "-m", "celery", *(["--quiet"] if quiet else []),
-            "-A", "worker.app", "worker", "--hostname", hostname,
+            "-A", "horn.worker.app", "worker", "--hostname", hostname,
             "--pool", "prefork", "--concurrency", str(concurrency), "-Q", queues,
             "--without-mingle", "--without-gossip", "--loglevel", loglevel]
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
     """`horn db upgrade`: bring the database schema to this version's head."""
-    from server.store.migrate import upgrade
+    from horn.server.store.migrate import upgrade
 
     url = get_settings().resolved_database_url()
     upgrade(url)
@@ -80,7 +80,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     a signal is passed on to all, and when one exits the others are stopped, so that
     a container restarts as a whole.
     """
-    from worker.gpus import detect_gpus, plan_workers
+    from horn.worker.gpus import detect_gpus, plan_workers
 
     settings = get_settings()
     gpus = args.gpus or settings.worker_gpus
@@ -106,7 +106,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.worker_metrics_port:
         # One metrics endpoint for all the processes: their children write samples to
         # one shared directory, which this supervisor serves.
-        from worker import metrics
+        from horn.worker import metrics
 
         metrics.prepare(settings.worker_metrics_port)
         metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
@@ -147,7 +147,7 @@ def _supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
 
 def celery_queues(names: str) -> str:
     """The Celery queues behind comma-separated named queues, high priority first."""
-    from schemas.queues import check_queue_name, expand_queues
+    from horn.schemas.queues import check_queue_name, expand_queues
 
     try:
         named = [check_queue_name(n.strip()) for n in names.split(",") if n.strip()]
@@ -167,7 +167,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     env.setdefault("HORN_BROKER_URL", "filesystem://localhost//")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    migrate = subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], env=env)
+    migrate = subprocess.run([sys.executable, "-m", "horn.server.cli", "db", "upgrade"], env=env)
     if migrate.returncode != 0:
         return migrate.returncode
     procs = [
@@ -231,8 +231,8 @@ def _refuse_public_bind(host: str) -> None:
 
 
 def _keys_session() -> Session:
-    from server.store.db import make_engine, session_factory
-    from server.store.migrate import check_schema
+    from horn.server.store.db import make_engine, session_factory
+    from horn.server.store.migrate import check_schema
 
     engine = make_engine(get_settings().resolved_database_url())
     check_schema(engine)
@@ -241,7 +241,7 @@ def _keys_session() -> Session:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """`horn keys create --user NAME [--admin]`: a new API key, printed once."""
-    from server.store import users
+    from horn.server.store import users
 
     with _keys_session() as session:
         try:
@@ -269,7 +269,7 @@ def _fmt(value: datetime | None) -> str:
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """`horn keys list [--user NAME]`: keys, without their secrets."""
-    from server.store import users
+    from horn.server.store import users
 
     with _keys_session() as session:
         rows = users.list_keys(session, args.user)
@@ -283,7 +283,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """`horn keys revoke ID`: refuse the key from the next request on."""
-    from server.store import users
+    from horn.server.store import users
 
     with _keys_session() as session:
         try:

@@ -8,11 +8,11 @@ import time
 from celery import Celery
 from sqlalchemy import Engine
 
-from server.core.config import Settings
-from server.queue import send_job
-from server.store import jobs as job_store
-from server.store import sessions
-from server.store.db import transaction
+from horn.server.core.config import Settings
+from horn.server.queue import send_job
+from horn.server.store import jobs as job_store
+from horn.server.store import sessions
+from horn.server.store.db import transaction
 
 
 class ExportFailed(RuntimeError):

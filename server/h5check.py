@@ -1,7 +1,7 @@
 """Inspect an untrusted HDF5 weights file without reading its data.
 
-Run as `python -m server.h5check FILE MAX_BYTES` in a child process with memory and
-CPU limits (see `server.importing.check_hdf5`), so that a malformed file can at worst
+Run as `python -m horn.server.h5check FILE MAX_BYTES` in a child process with memory and
+CPU limits (see `horn.server.importing.check_hdf5`), so that a malformed file can at worst
 crash the child. Prints one JSON object: `{"ok": true, "datasets": n, "bytes": total}`
 or `{"ok": false, "error": "..."}`.
 

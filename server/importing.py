@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas.validate import SpecError, validate_keras_config
+from horn.schemas.validate import SpecError, validate_keras_config
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 CONFIG_MAX_BYTES = 64 * 1024**2
@@ -192,7 +192,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> N
 
 
 def check_hdf5(path: Path, max_bytes: int) -> int:
-    """Inspect an HDF5 weights file in a child process (`server.h5check`) with memory
+    """Inspect an HDF5 weights file in a child process (`horn.server.h5check`) with memory
     and CPU limits; returns the declared bytes of its datasets.
 
     Raises:
@@ -204,7 +204,7 @@ def check_hdf5(path: Path, max_bytes: int) -> int:
                    OMP_NUM_THREADS="1")
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "server.h5check", str(path), str(max_bytes),
+                [sys.executable, "-m", "horn.server.h5check", str(path), str(max_bytes),
                  str(H5CHECK_MEMORY), str(H5CHECK_TIMEOUT)],
                 capture_output=True, text=True, timeout=H5CHECK_TIMEOUT + 5, env=env,
                 cwd=Path(__file__).resolve().parent.parent)

@@ -9,20 +9,20 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from server import __version__
-from server.api.main import include_api
-from server.api.routes import health
-from server.core.config import Settings, get_settings
-from server.core.errors import install_error_handlers
-from server.core.ratelimit import RateLimiter
-from server.dashboard import install_dashboard
-from server.metrics import install_metrics
-from server.queue import make_sender
-from server.reaper import Reaper
-from server.store.blobs import make_blob_store
-from server.store.db import make_engine
-from server.store.loopreads import LoopReads, loop_reads_url
-from server.store.migrate import check_schema
+from horn.server import __version__
+from horn.server.api.main import include_api
+from horn.server.api.routes import health
+from horn.server.core.config import Settings, get_settings
+from horn.server.core.errors import install_error_handlers
+from horn.server.core.ratelimit import RateLimiter
+from horn.server.dashboard import install_dashboard
+from horn.server.metrics import install_metrics
+from horn.server.queue import make_sender
+from horn.server.reaper import Reaper
+from horn.server.store.blobs import make_blob_store
+from horn.server.store.db import make_engine
+from horn.server.store.loopreads import LoopReads, loop_reads_url
+from horn.server.store.migrate import check_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

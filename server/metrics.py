@@ -35,10 +35,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schemas.api import JobStatus
-from schemas.queues import expand_queues
-from server.core.config import Settings
-from server.store.tables import JobRow
+from horn.schemas.api import JobStatus
+from horn.schemas.queues import expand_queues
+from horn.server.core.config import Settings
+from horn.server.store.tables import JobRow
 
 log = logging.getLogger(__name__)
 

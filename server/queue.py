@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import Celery
 
-from schemas.queues import queue_for
-from server.core.config import Settings
-from server.store.tables import JobRow
+from horn.schemas.queues import queue_for
+from horn.server.core.config import Settings
+from horn.server.store.tables import JobRow
 
 RUN_JOB_TASK = "horn.run_job"
 """The name of the worker's task; the message carries only the job id."""

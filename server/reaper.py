@@ -19,13 +19,13 @@ from datetime import timedelta
 from celery import Celery
 from sqlalchemy import Engine
 
-from schemas.queues import queue_for
-from server.broker import job_ids_in_broker
-from server.core.config import Settings
-from server.queue import send_job
-from server.store import jobs as store
-from server.store.db import transaction
-from server.store.tables import JobRow, utcnow
+from horn.schemas.queues import queue_for
+from horn.server.broker import job_ids_in_broker
+from horn.server.core.config import Settings
+from horn.server.queue import send_job
+from horn.server.store import jobs as store
+from horn.server.store.db import transaction
+from horn.server.store.tables import JobRow, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ at the documented points.
 Without Redis (the embedded mode's file-system broker), or for a batch too large to
 pass through Redis, calls go through the `session_calls` table as before.
 
-A frame (`schemas.frames`) is a 4-byte big-endian header length, a JSON header, then
+A frame (`horn.schemas.frames`) is a 4-byte big-endian header length, a JSON header, then
 raw bytes (the batch, or the answer's file or outputs).
 
 Events stay in the database (the stream replays from it); the worker publishes a
@@ -25,8 +25,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
-from schemas.frames import pack as pack
-from schemas.frames import unpack as unpack
+from horn.schemas.frames import pack as pack
+from horn.schemas.frames import unpack as unpack
 
 RELAY_MAX_BYTES = 32 * 1024 * 1024
 """Largest batch sent through Redis; larger ones go through the database."""

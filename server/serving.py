@@ -24,7 +24,7 @@ import socket
 import sys
 from typing import Any
 
-APP = "server.main:create_app"
+APP = "horn.server.main:create_app"
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
@@ -114,8 +114,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m server.serving --host H --port P --workers N`."""
-    parser = argparse.ArgumentParser(prog="python -m server.serving")
+    """`python -m horn.server.serving --host H --port P --workers N`."""
+    parser = argparse.ArgumentParser(prog="python -m horn.server.serving")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, required=True)

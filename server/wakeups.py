@@ -2,7 +2,7 @@
 
 A client waiting on a job (`fit`, `predict`, the dashboard's job page) holds an event
 stream open; the worker publishes a notice on the job's channel after each write
-(`server.relay.EventNotifier`), so the stream reads the new events at once instead of at
+(`horn.server.relay.EventNotifier`), so the stream reads the new events at once instead of at
 its next poll of the database.
 
 Each stream used to subscribe on a Redis connection of its own: a TCP connection opened

@@ -21,13 +21,13 @@ import os
 
 from celery import Celery, signals
 
-from server.core.config import get_settings
+from horn.server.core.config import get_settings
 
 log = logging.getLogger(__name__)
 
 settings = get_settings()
 
-app = Celery("horn-worker", broker=settings.resolved_broker_url(), include=["worker.tasks"])
+app = Celery("horn-worker", broker=settings.resolved_broker_url(), include=["horn.worker.tasks"])
 app.conf.update(
     task_serializer="json",
     accept_content=["json"],
@@ -55,11 +55,11 @@ app.conf.update(
 @signals.worker_process_init.connect
 def _warm_child(**_: object) -> None:
     """In each fresh child: new DB connections, then import TensorFlow once."""
-    from server.store.db import get_engine
+    from horn.server.store.db import get_engine
 
     get_engine.cache_clear()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from worker import runtime
+    from horn.worker import runtime
 
     runtime.warm_up()
     runtime.freeze_startup_objects()
@@ -68,7 +68,7 @@ def _warm_child(**_: object) -> None:
 @signals.celeryd_init.connect
 def _prepare_metrics(**_: object) -> None:
     """In the worker's parent, before anything imports prometheus_client."""
-    from worker import metrics
+    from horn.worker import metrics
 
     metrics.prepare(settings.worker_metrics_port)
 
@@ -76,7 +76,7 @@ def _prepare_metrics(**_: object) -> None:
 @signals.setup_logging.connect
 def _setup_logging(loglevel: object = None, **_: object) -> None:
     """Structured (JSON) or text logs, every line tagged with the current job id."""
-    from worker.logs import configure_logging
+    from horn.worker.logs import configure_logging
 
     configure_logging(settings.log_format, loglevel if isinstance(loglevel, (int, str))
                       else "INFO")
@@ -85,7 +85,7 @@ def _setup_logging(loglevel: object = None, **_: object) -> None:
 @signals.worker_ready.connect
 def _worker_ready(sender: object = None, **_: object) -> None:
     """In the parent once the pool runs: serve metrics, say who and where we are."""
-    from worker import metrics
+    from horn.worker import metrics
 
     metrics.serve(settings.worker_metrics_port, settings.worker_metrics_host)
     log.info("worker started", extra={
@@ -97,7 +97,7 @@ def _worker_ready(sender: object = None, **_: object) -> None:
 @signals.task_prerun.connect
 def _task_prerun(task_id: str = "", args: object = None, **_: object) -> None:
     """In the child: tag log lines with the job id, count the job as running."""
-    from worker import logs, metrics
+    from horn.worker import logs, metrics
 
     job_id = args[0] if isinstance(args, (list, tuple)) and args else None
     logs.set_job_id(str(job_id) if job_id is not None else None)
@@ -107,7 +107,7 @@ def _task_prerun(task_id: str = "", args: object = None, **_: object) -> None:
 @signals.task_postrun.connect
 def _task_postrun(task_id: str = "", args: object = None, **_: object) -> None:
     """In the child: count the job by its outcome, stop tagging log lines."""
-    from worker import logs, metrics
+    from horn.worker import logs, metrics
 
     job_id = args[0] if isinstance(args, (list, tuple)) and args else None
     try:
@@ -118,7 +118,7 @@ def _task_postrun(task_id: str = "", args: object = None, **_: object) -> None:
 
 @signals.task_failure.connect
 def _task_failure(**_: object) -> None:
-    from worker import metrics
+    from horn.worker import metrics
 
     metrics.task_failed()
 

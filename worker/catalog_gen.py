@@ -7,8 +7,8 @@ against an allow-list.
 
 Usage::
 
-    python -m worker.catalog_gen           # rewrite schemas/keras_catalog.json
-    python -m worker.catalog_gen --check   # exit 1 when the file is stale
+    python -m horn.worker.catalog_gen           # rewrite schemas/keras_catalog.json
+    python -m horn.worker.catalog_gen --check   # exit 1 when the file is stale
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ FORBIDDEN: dict[str, dict[str, str]] = {
         "LambdaCallback": _CALLBACK_LOCAL.format(what=_ARBITRARY_CODE),
         "ModelCheckpoint": (
             "as a serialized Keras object it would write files to a path on the worker's "
-            "machine. Pass `client.callbacks.ModelCheckpoint(filepath, ...)` to `fit()`: "
+            "machine. Pass `horn.keras.callbacks.ModelCheckpoint(filepath, ...)` to `fit()`: "
             "the worker decides when to save and your process writes the files to `filepath`"
         ),
         "BackupAndRestore": _CALLBACK_LOCAL.format(
@@ -352,7 +352,7 @@ def render(catalog: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog="python -m worker.catalog_gen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m horn.worker.catalog_gen", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.add_argument("--output", type=Path, default=CATALOG_PATH, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         if current != text:
             print(
                 f"schemas/keras_catalog.json is stale for keras {catalog['keras_version']}; "
-                "run `python -m worker.catalog_gen`",
+                "run `python -m horn.worker.catalog_gen`",
                 file=sys.stderr,
             )
             return 1

@@ -20,8 +20,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from schemas.npy import to_npy_bytes
-from worker.events import EventSink, clean_logs
+from horn.schemas.npy import to_npy_bytes
+from horn.worker.events import EventSink, clean_logs
 
 StoreFile = Callable[[bytes], str]
 """Stores a saved file's bytes as a blob of the job's owner; returns the blob id."""

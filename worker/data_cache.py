@@ -77,7 +77,7 @@ def cache() -> DataCache:
     """This child's cache, sized from the settings on first use."""
     global _cache
     if _cache is None:
-        from server.core.config import get_settings
+        from horn.server.core.config import get_settings
 
         _cache = DataCache(get_settings().data_cache_mb * 1024 * 1024)
     return _cache

@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from server.store import jobs as store
-from server.store.db import is_outage, transaction
-from server.store.tables import utcnow
+from horn.server.store import jobs as store
+from horn.server.store.db import is_outage, transaction
+from horn.server.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class EventSink:
         return True
 
     def announce(self) -> None:
-        """Tell event streams that this job has new events (see `server.relay`)."""
+        """Tell event streams that this job has new events (see `horn.server.relay`)."""
         if self.notify is not None:
             self.notify(self.job_id)
 

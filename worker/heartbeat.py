@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from worker.events import EventSink, LeaseLost
+from horn.worker.events import EventSink, LeaseLost
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Structured logs of the worker: one JSON object per line, with the job id.
 
 The job id is kept in a context variable: the Celery `task_prerun`/`task_postrun`
-signals set it around every task (see `worker.app`), and `job_log_context` sets it
+signals set it around every task (see `horn.worker.app`), and `job_log_context` sets it
 explicitly. A filter copies it onto every record, so every line logged while a job
 runs carries `"job_id"`, whichever module logged it.
 

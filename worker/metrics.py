@@ -142,10 +142,10 @@ def task_failed() -> None:
 
 
 def _outcome(job_id: str) -> tuple[str, str] | None:
-    from server.core.config import get_settings
-    from server.store.db import get_engine, transaction
-    from server.store.tables import JobRow
-    from worker.tasks.run_job import worker_name
+    from horn.server.core.config import get_settings
+    from horn.server.store.db import get_engine, transaction
+    from horn.server.store.tables import JobRow
+    from horn.worker.tasks.run_job import worker_name
 
     try:
         with transaction(get_engine(get_settings().resolved_database_url())) as session:

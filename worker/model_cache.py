@@ -109,7 +109,7 @@ def cache() -> ModelCache:
     """This child's cache, sized from the settings on first use."""
     global _cache
     if _cache is None:
-        from server.core.config import get_settings
+        from horn.server.core.config import get_settings
 
         settings = get_settings()
         _cache = ModelCache(settings.model_cache_size, settings.model_cache_mb * 1024 * 1024)

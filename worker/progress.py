@@ -7,9 +7,9 @@ from typing import Any
 
 import keras
 
-from worker import runtime
-from worker.events import EventSink, clean_logs
-from worker.heartbeat import Heartbeat
+from horn.worker import runtime
+from horn.worker.events import EventSink, clean_logs
+from horn.worker.heartbeat import Heartbeat
 
 
 class ProgressCallback(keras.callbacks.Callback):

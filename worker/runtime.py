@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from schemas.validate import validate_keras_config
+from horn.schemas.validate import validate_keras_config
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ def warm_up() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
     import keras
 
-    from server.core.config import get_settings
-    from worker import metrics
+    from horn.server.core.config import get_settings
+    from horn.worker import metrics
 
     settings = get_settings()
     _apply_precision_policy()
@@ -126,7 +126,7 @@ def _apply_precision_policy() -> None:
     it, so it is applied again for every job by `strategy_scope`)."""
     import keras
 
-    from server.core.config import get_settings
+    from horn.server.core.config import get_settings
 
     if get_settings().mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -145,7 +145,7 @@ def strategy_scope() -> contextlib.AbstractContextManager[Any]:
         ...     model = build_model(spec)
         ...     compile_model(model, compile_config)
     """
-    from server.core.config import get_settings
+    from horn.server.core.config import get_settings
 
     _apply_precision_policy()
     if get_settings().distribute == "mirrored":
@@ -412,7 +412,7 @@ def build_callbacks(configs: list[dict[str, Any]]) -> list[Any]:
     safe to run on a worker (no paths, no Python functions)."""
     import keras
 
-    from schemas.catalog import load_catalog
+    from horn.schemas.catalog import load_catalog
 
     catalog = load_catalog()
     callbacks = []

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from server.relay import SESSION_ENDED, WorkerRelay, uses_redis
-from server.store import sessions as store
-from server.store.db import transaction
-from worker import runtime
-from worker.events import clean_logs
-from worker.heartbeat import Heartbeat
+from horn.server.relay import SESSION_ENDED, WorkerRelay, uses_redis
+from horn.server.store import sessions as store
+from horn.server.store.db import transaction
+from horn.worker import runtime
+from horn.worker.events import clean_logs
+from horn.worker.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 

@@ -11,18 +11,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from server import relay
-from server.api.routing import releasing_sessions
-from server.core.config import Settings
-from server.core.errors import Forbidden, Unauthenticated
-from server.core.ratelimit import RateLimiter
-from server.store import jobs as job_store
-from server.store.blobs import BlobStore
-from server.store.db import session_factory
-from server.store.loopreads import LoopReads
-from server.store.tables import LOCAL_USER, JobRow
-from server.store.users import KeyOwner, authenticate_key
-from server.wakeups import EventWakeups
+from horn.server import relay
+from horn.server.api.routing import releasing_sessions
+from horn.server.core.config import Settings
+from horn.server.core.errors import Forbidden, Unauthenticated
+from horn.server.core.ratelimit import RateLimiter
+from horn.server.store import jobs as job_store
+from horn.server.store.blobs import BlobStore
+from horn.server.store.db import session_factory
+from horn.server.store.loopreads import LoopReads
+from horn.server.store.tables import LOCAL_USER, JobRow
+from horn.server.store.users import KeyOwner, authenticate_key
+from horn.server.wakeups import EventWakeups
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ async def get_app_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One database session per request; the route commits what it changes. (Created
     here without touching the database; its connection is taken on first use, in the
-    route's thread, and given back when the route returns: see `server.api.routing`.)"""
+    route's thread, and given back when the route returns: see `horn.server.api.routing`.)"""
     with session_factory(request.app.state.engine)() as session:
         yield session
 
@@ -72,7 +72,7 @@ def bearer_token(request: HTTPConnection) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated(
             "Expected an `Authorization: Bearer <API key>` header. Received a header of "
-            f"another form ({scheme[:20]!r}). Pass the key with `client.connect(url, "
+            f"another form ({scheme[:20]!r}). Pass the key with `horn.connect(url, "
             "api_key=...)` or the HORN_API_KEY environment variable.")
     return token.strip()
 
@@ -80,7 +80,7 @@ def bearer_token(request: HTTPConnection) -> str | None:
 async def get_current_user(request: Request,
                            session: Annotated[Session, Depends(get_session)]) -> UserContext:
     """The caller (see `authenticate_request`). On PostgreSQL the key is looked up on
-    the event loop (`server.store.loopreads`); otherwise in the thread pool."""
+    the event loop (`horn.server.store.loopreads`); otherwise in the thread pool."""
     return await _caller(request, session)
 
 
@@ -148,7 +148,7 @@ def _required_token(request: HTTPConnection) -> str:
     if token is None:
         raise Unauthenticated(
             "This server needs an API key: send `Authorization: Bearer <key>` (the SDK "
-            "sends HORN_API_KEY, or `client.connect(url, api_key=...)`). An administrator "
+            "sends HORN_API_KEY, or `horn.connect(url, api_key=...)`). An administrator "
             "creates keys with `horn keys create --user NAME`.")
     return token
 
@@ -172,7 +172,7 @@ def _admit(request: HTTPConnection, token: str, owner: KeyOwner | None) -> UserC
 async def read_job(request: HTTPConnection, session: Session | None, job_id: str, owner: str
                    ) -> JobRow | None:
     """`jobs.get_job` for an `async def` route: on the event loop on PostgreSQL
-    (`server.store.loopreads`), otherwise through `session` (a new one when None) in
+    (`horn.server.store.loopreads`), otherwise through `session` (a new one when None) in
     the thread pool."""
     reads: LoopReads | None = request.app.state.loop_reads
     if reads is not None:
@@ -245,7 +245,7 @@ def relay_client(request: HTTPConnection) -> Any:
 
 
 def event_wakeups(request: HTTPConnection) -> EventWakeups | None:
-    """The process's event-stream wake-ups (`server.wakeups`), or None without a Redis
+    """The process's event-stream wake-ups (`horn.server.wakeups`), or None without a Redis
     broker."""
     hub: EventWakeups | None = _per_loop(request, "event_wakeups", EventWakeups)
     return hub

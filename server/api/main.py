@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from schemas.api import ErrorEnvelope
-from server.api.routes import accounts, blobs, jobs, models, sessions, weights
+from horn.schemas.api import ErrorEnvelope
+from horn.server.api.routes import accounts, blobs, jobs, models, sessions, weights
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 
-from server.api.routing import ReleasingRoute
+from horn.server.api.routing import ReleasingRoute
 
 MAX_INT = 2**63 - 1
 

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     """Let tf.data's autotuner run in the input pipelines Keras builds on a worker
     (Keras's default). Off by default: its thread can hold up the end of an epoch, an
     `evaluate` or a `predict` for the rest of its period, which doubles from 10 ms up
-    to 60 s (`worker.runtime.set_data_autotune`)."""
+    to 60 s (`horn.worker.runtime.set_data_autotune`)."""
     max_inline_output_bytes: int = Field(default=64 * 1024, ge=0, le=1 << 20)
     """Most `.npy` bytes of predictions a job returns inside its result (`data:` URLs,
     when the caller asks: the SDK does up to 16 KiB) rather than as blobs to download;
@@ -186,9 +186,11 @@ class Settings(BaseSettings):
         url = self.resolved_broker_url()
         if url.startswith("filesystem"):
             folder = self.data_dir / "broker"
-            for sub in ("queue", "processed"):
+            for sub in ("queue", "processed", "control"):
                 (folder / sub).mkdir(parents=True, exist_ok=True)
             return {
+                # Celery's broadcast state (kombu's default is ./control, in the cwd).
+                "control_folder": str(folder / "control"),
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
                 "processed_folder": str(folder / "processed"),

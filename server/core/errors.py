@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schemas.npy import NpyFormatError
-from schemas.validate import SpecError
-from server.store.blobs import BlobError, BlobTooLarge
-from server.store.db import is_outage
+from horn.schemas.npy import NpyFormatError
+from horn.schemas.validate import SpecError
+from horn.server.store.blobs import BlobError, BlobTooLarge
+from horn.server.store.db import is_outage
 
 log = logging.getLogger(__name__)
 

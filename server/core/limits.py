@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schemas.estimate import estimate_model
-from server.core.config import Settings
-from server.core.errors import InvalidArgument, RateLimited
-from server.store.tables import JobRow
+from horn.schemas.estimate import estimate_model
+from horn.server.core.config import Settings
+from horn.server.core.errors import InvalidArgument, RateLimited
+from horn.server.store.tables import JobRow
 
 GIB = 1024**3
 

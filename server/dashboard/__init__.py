@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from server.core.config import Settings
+from horn.server.core.config import Settings
 
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
@@ -19,9 +19,9 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     Raises:
         ValueError: `HORN_SECRET_KEY` is a placeholder outside development.
     """
-    from server.dashboard import api, pages
-    from server.dashboard.state import STATIC_DIR, DashboardState, make_templates
-    from server.dashboard.workers import CeleryCensus, census_enabled
+    from horn.server.dashboard import api, pages
+    from horn.server.dashboard.state import STATIC_DIR, DashboardState, make_templates
+    from horn.server.dashboard.workers import CeleryCensus, census_enabled
 
     app.state.dashboard = DashboardState(
         secret=settings.resolved_secret_key(), templates=make_templates(),

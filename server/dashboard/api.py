@@ -10,14 +10,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from schemas.api import ErrorEnvelope, JobStatus
-from server.api.deps import SessionDep, SettingsDep
-from server.api.routing import ReleasingRoute
-from server.core.errors import Unauthenticated
-from server.dashboard import service
-from server.dashboard.auth import Viewer, viewer_from_request
-from server.dashboard.schemas import DashboardJobDetail, DashboardJobs, DashboardSummary
-from server.dashboard.state import dashboard_state
+from horn.schemas.api import ErrorEnvelope, JobStatus
+from horn.server.api.deps import SessionDep, SettingsDep
+from horn.server.api.routing import ReleasingRoute
+from horn.server.core.errors import Unauthenticated
+from horn.server.dashboard import service
+from horn.server.dashboard.auth import Viewer, viewer_from_request
+from horn.server.dashboard.schemas import DashboardJobDetail, DashboardJobs, DashboardSummary
+from horn.server.dashboard.state import dashboard_state
 
 
 def require_viewer(request: Request, session: SessionDep, settings: SettingsDep) -> Viewer:

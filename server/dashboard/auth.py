@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from server.api.deps import authenticate_request
-from server.core.config import Settings
-from server.store.tables import LOCAL_USER, User
-from server.store.users import KeyOwner, authenticate_key
+from horn.server.api.deps import authenticate_request
+from horn.server.core.config import Settings
+from horn.server.store.tables import LOCAL_USER, User
+from horn.server.store.users import KeyOwner, authenticate_key
 
 SESSION_COOKIE = "horn_session"
 SESSION_SECONDS = 12 * 3600

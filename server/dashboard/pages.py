@@ -14,12 +14,12 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from schemas.api import JobStatus
-from server.api.deps import SessionDep, SettingsDep
-from server.api.routing import ReleasingRoute
-from server.core.errors import APIError
-from server.dashboard import service
-from server.dashboard.auth import (
+from horn.schemas.api import JobStatus
+from horn.server.api.deps import SessionDep, SettingsDep
+from horn.server.api.routing import ReleasingRoute
+from horn.server.core.errors import APIError
+from horn.server.dashboard import service
+from horn.server.dashboard.auth import (
     Viewer,
     auth_enabled,
     clear_session_cookie,
@@ -29,11 +29,11 @@ from server.dashboard.auth import (
     set_session_cookie,
     viewer_from_request,
 )
-from server.dashboard.state import dashboard_state
-from server.exporting import ExportFailed, export_keras
-from server.store import jobs as job_store
-from server.store.models import get_model, get_weights
-from server.store.tables import LOCAL_USER, JobRow
+from horn.server.dashboard.state import dashboard_state
+from horn.server.exporting import ExportFailed, export_keras
+from horn.server.store import jobs as job_store
+from horn.server.store.models import get_model, get_weights
+from horn.server.store.tables import LOCAL_USER, JobRow
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=ReleasingRoute)
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schemas.api import JobStatus
-from server.store.tables import EventRow, JobRow, MetricRow, ModelRow, utcnow
+from horn.schemas.api import JobStatus
+from horn.server.store.tables import EventRow, JobRow, MetricRow, ModelRow, utcnow
 
 EPOCH_EVENTS = ("epoch_begin", "epoch_end")
 LOG_EVENT_LIMIT = 300

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.api import JobKind, JobStatus
+from horn.schemas.api import JobKind, JobStatus
 
 
 class JobProgress(BaseModel):

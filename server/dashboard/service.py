@@ -10,22 +10,22 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from schemas.api import JobKind, JobStatus
-from schemas.queues import expand_queues
-from server.core.config import Settings
-from server.core.errors import NotFound
-from server.dashboard import queries, views
-from server.dashboard.auth import Viewer
-from server.dashboard.schemas import (
+from horn.schemas.api import JobKind, JobStatus
+from horn.schemas.queues import expand_queues
+from horn.server.core.config import Settings
+from horn.server.core.errors import NotFound
+from horn.server.dashboard import queries, views
+from horn.server.dashboard.auth import Viewer
+from horn.server.dashboard.schemas import (
     DashboardJobDetail,
     DashboardJobs,
     DashboardSummary,
     QueueDepth,
 )
-from server.dashboard.workers import RECENT_WINDOW, CeleryCensus, census
-from server.metrics import queue_depths
-from server.store.models import get_model
-from server.store.tables import JobRow
+from horn.server.dashboard.workers import RECENT_WINDOW, CeleryCensus, census
+from horn.server.metrics import queue_depths
+from horn.server.store.models import get_model
+from horn.server.store.tables import JobRow
 
 _JOB_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@\-]{0,99}")

@@ -9,8 +9,8 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from server.dashboard.views import aware
-from server.dashboard.workers import CeleryCensus
+from horn.server.dashboard.views import aware
+from horn.server.dashboard.workers import CeleryCensus
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"

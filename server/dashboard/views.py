@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.api import JobKind, JobStatus
-from schemas.estimate import summarize_layers
-from schemas.npy import DATA_URL_PREFIX, is_data_url
-from server.dashboard.schemas import (
+from horn.schemas.api import JobKind, JobStatus
+from horn.schemas.estimate import summarize_layers
+from horn.schemas.npy import DATA_URL_PREFIX, is_data_url
+from horn.server.dashboard.schemas import (
     AttemptView,
     ChartPoint,
     DashboardJob,
@@ -18,7 +18,7 @@ from server.dashboard.schemas import (
     LayerView,
     MetricChart,
 )
-from server.store.tables import EventRow, JobRow, MetricRow
+from horn.server.store.tables import EventRow, JobRow, MetricRow
 
 # Arguments worth a glance in the layer table, in this order.
 KEY_CONFIG = ("units", "filters", "kernel_size", "strides", "padding", "pool_size", "rate",

@@ -19,9 +19,9 @@ from typing import Any
 
 from celery import Celery
 
-from server.core.config import Settings
-from server.dashboard.schemas import WorkerView
-from server.dashboard.views import aware
+from horn.server.core.config import Settings
+from horn.server.dashboard.schemas import WorkerView
+from horn.server.dashboard.views import aware
 
 log = logging.getLogger(__name__)
 

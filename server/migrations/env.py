@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from server.store.db import make_engine
-from server.store.tables import Base
+from horn.server.store.db import make_engine
+from horn.server.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from server.store.blobs import BlobStore, blob_key
+from horn.server.store.blobs import BlobStore, blob_key
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 

@@ -1,9 +1,9 @@
 """The content-addressed array store: `.npy` bytes named by their BLAKE3 hash
-(`schemas.contenthash`), rows describing them.
+(`horn.schemas.contenthash`), rows describing them.
 
 Two backends share one interface, `BlobStore`: a directory (`LocalBlobStore`, the
 default, also right for a shared file system) and S3-compatible object storage
-(`server.store.blob_s3.S3BlobStore`, for workers on other machines). `make_blob_store`
+(`horn.server.store.blob_s3.S3BlobStore`, for workers on other machines). `make_blob_store`
 picks one from the settings (`HORN_BLOB_URL`).
 """
 
@@ -27,11 +27,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas import contenthash, npy
-from server.store.tables import BlobRef, BlobRow
+from horn.schemas import contenthash, npy
+from horn.server.store.tables import BlobRef, BlobRow
 
 if TYPE_CHECKING:
-    from server.core.config import Settings
+    from horn.server.core.config import Settings
 
 _BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 1024 * 1024
@@ -148,7 +148,7 @@ class BlobStore(abc.ABC):
                 raise BlobError(
                     f"The uploaded bytes hash to {digest.hexdigest()}, not to the blob id "
                     f"{blob_id} they were sent as. Compute the id as the BLAKE3 hash of the "
-                    ".npy bytes (`schemas.contenthash.blob_id`), or retry if the upload was "
+                    ".npy bytes (`horn.schemas.contenthash.blob_id`), or retry if the upload was "
                     "interrupted. A horn client from before 0.2 names arrays by SHA-256: "
                     "upgrade it to the server's version."
                 )
@@ -255,7 +255,7 @@ def _cached_store(blob_url: str, endpoint_url: str, blob_dir: str) -> BlobStore:
     if parts.scheme == "file":
         return LocalBlobStore(Path(parts.path))
     if parts.scheme == "s3":
-        from server.store.blob_s3 import S3BlobStore
+        from horn.server.store.blob_s3 import S3BlobStore
 
         return S3BlobStore.from_url(blob_url, endpoint_url=endpoint_url or None)
     raise ValueError(

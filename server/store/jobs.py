@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from schemas.api import JobStatus
-from server.store.models import is_id, new_id
-from server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcnow
+from horn.schemas.api import JobStatus
+from horn.server.store.models import is_id, new_id
+from horn.server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcnow
 
 
 def create_job(session: Session, *, owner: str, model_id: str, kind: str, queue: str,

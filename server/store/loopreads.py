@@ -23,11 +23,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import ClauseElement
 
-from schemas.api import JobPublic
-from server.core.errors import ServiceUnavailable
-from server.store import blobs, users
-from server.store.models import is_id
-from server.store.tables import BlobRef, EventRow, JobRow, User
+from horn.schemas.api import JobPublic
+from horn.server.core.errors import ServiceUnavailable
+from horn.server.store import blobs, users
+from horn.server.store.models import is_id
+from horn.server.store.tables import BlobRef, EventRow, JobRow, User
 
 _DIALECT = postgresql.dialect(paramstyle="pyformat")
 

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.store.tables import ModelRow, WeightsRow
+from horn.server.store.tables import ModelRow, WeightsRow
 
 
 def new_id() -> str:

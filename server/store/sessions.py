@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.store.tables import SessionCallRow
+from horn.server.store.tables import SessionCallRow
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
@@ -55,7 +55,7 @@ def answer(session: Session, call_id: int, status: str, result: dict[str, Any] |
 
 def others_waiting(session: Session, queue: str, job_id: str) -> bool:
     """Whether another job waits in the same named queue (a session should yield)."""
-    from server.store.tables import JobRow
+    from horn.server.store.tables import JobRow
 
     return session.scalar(
         select(JobRow.id).where(JobRow.queue == queue, JobRow.status == "queued",

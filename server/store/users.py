@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from server.store.tables import ApiKey, User, utcnow
+from horn.server.store.tables import ApiKey, User, utcnow
 
 KEY_PREFIX = "horn_"
 _KEY = re.compile(r"^horn_([0-9a-f]{8})_([A-Za-z0-9_\-]{43})$")

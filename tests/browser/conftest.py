@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from schemas.queues import expand_queues
+from horn.schemas.queues import expand_queues
 from tests.integration import stack
 
 ADMIN_URL = os.environ.get("HORN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -49,8 +49,8 @@ class DashboardStack:
 
 
 def _create_accounts(db_url: str) -> dict[str, Account]:
-    from server.store.db import make_engine, transaction
-    from server.store.users import create_key, ensure_user
+    from horn.server.store.db import make_engine, transaction
+    from horn.server.store.users import create_key, ensure_user
 
     engine = make_engine(db_url)
     accounts = {}
@@ -79,12 +79,12 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
                HORN_PROGRESS_INTERVAL="0.1", PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("HORN_API_KEY", None)
     py = stack.python()
-    subprocess.run([py, "-m", "server.cli", "db", "upgrade"], env=env, check=True,
+    subprocess.run([py, "-m", "horn.server.cli", "db", "upgrade"], env=env, check=True,
                    cwd=stack.ROOT)
     users = _create_accounts(db_url)
     # A node name of its own: other stacks' `horn@host` workers may share this Redis.
     queues = ",".join(expand_queues([queue]))
-    worker = stack.spawn([py, "-m", "celery", "-A", "worker.app", "worker", "--hostname",
+    worker = stack.spawn([py, "-m", "celery", "-A", "horn.worker.app", "worker", "--hostname",
                           f"{queue}@%h", "--pool", "prefork", "--concurrency", "1",
                           "-Q", queues, "--without-mingle", "--without-gossip",
                           "--loglevel", "INFO"], env, workdir / "worker.log")

@@ -12,9 +12,10 @@ import httpx
 import numpy as np
 import pytest
 
-import client as keras
-from client import layers
-from schemas import npy
+import horn
+from horn import keras
+from horn.keras import layers
+from horn.schemas import npy
 from tests.browser.conftest import Account, DashboardStack
 
 pytestmark = pytest.mark.integration
@@ -35,9 +36,9 @@ def _data(n: int = 512) -> tuple[np.ndarray, np.ndarray]:
     return x, (x[:, 0] + x[:, 1] > 0).astype("int64")
 
 
-def _as(dash: DashboardStack, user: str) -> keras.Connection:
+def _as(dash: DashboardStack, user: str) -> horn.Connection:
     """Make `user` the SDK's default connection."""
-    return keras.connect(dash.url, api_key=dash.users[user].key)
+    return horn.connect(dash.url, api_key=dash.users[user].key)
 
 
 @pytest.fixture()

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server.core.config import Settings
-from server.dashboard.auth import SessionData, read_session, sign_session
-from server.dashboard.workers import device_of
-from server.main import create_app
-from server.store import jobs as job_store
-from server.store.db import make_engine, transaction
-from server.store.migrate import upgrade
-from server.store.models import create_model
-from server.store.tables import LOCAL_USER, User
+from horn.server.core.config import Settings
+from horn.server.dashboard.auth import SessionData, read_session, sign_session
+from horn.server.dashboard.workers import device_of
+from horn.server.main import create_app
+from horn.server.store import jobs as job_store
+from horn.server.store.db import make_engine, transaction
+from horn.server.store.migrate import upgrade
+from horn.server.store.models import create_model
+from horn.server.store.tables import LOCAL_USER, User
 
 
 @pytest.fixture()

@@ -134,14 +134,15 @@ def test_every_healthcheck_passes(compose_stack: ComposeStack) -> None:
 
 def test_training_through_the_compose_services_with_blobs_in_s3(
         compose_stack: ComposeStack) -> None:
-    import client as keras
-    from client import layers
+    import horn
+    from horn import keras
+    from horn.keras import layers
 
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 3, size=(3, 8))
     y = rng.integers(0, 3, size=600)
     x = (centers[y] + rng.normal(0, 1, size=(600, 8))).astype("float32")
-    connection = keras.connect(compose_stack.url, api_key=compose_stack.api_key)
+    connection = horn.connect(compose_stack.url, api_key=compose_stack.api_key)
     try:
         model = keras.Sequential([keras.Input((8,)), layers.Dense(16, activation="relu"),
                                   layers.Dense(3, activation="softmax")])

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 
 EPOCHS = 6
 SAMPLES = 6144
@@ -49,7 +50,7 @@ class Moment:
         return self.when(self.epoch, event_type, data)
 
 
-def strike_at(job: keras.jobs.Job, moment: Moment, strike: Callable[[dict[str, Any]], None]
+def strike_at(job: horn.jobs.Job, moment: Moment, strike: Callable[[dict[str, Any]], None]
               ) -> None:
     """Follow the job until `moment`, then call `strike(job_info)` once."""
     for event in job.events():
@@ -66,7 +67,7 @@ def kill_child(info: dict[str, Any]) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def assert_complete_once(job: keras.jobs.Job, history: keras.History,
+def assert_complete_once(job: horn.jobs.Job, history: keras.callbacks.History,
                          epochs: int = EPOCHS) -> dict[str, Any]:
     """The job succeeded with every epoch once: in its History, its stored metrics and
     its events; and its final weights exist."""

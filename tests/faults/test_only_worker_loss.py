@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import client as keras
+import horn
 from tests.faults.conftest import FaultStack
 from tests.faults.helpers import (
     BATCH,
@@ -36,7 +36,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
 
 @pytest.mark.parametrize("epoch", [0, 3])
 def test_only_worker_killed_new_worker_resumes(epoch: int, single: FaultStack) -> None:
-    conn = keras.connect(single.url)
+    conn = horn.connect(single.url)
     x, y = data()
     job = model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, wait=False)
 

@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-import client as keras
-from client import layers
-from schemas.queues import queue_for
-from server.core.config import Settings
-from server.queue import make_sender
+import horn
+from horn import keras
+from horn.keras import layers
+from horn.schemas.queues import queue_for
+from horn.server.core.config import Settings
+from horn.server.queue import make_sender
 from tests.faults.conftest import FaultStack
 from tests.faults.helpers import (
     BATCH,
@@ -27,7 +28,7 @@ from tests.faults.helpers import (
 )
 
 
-def test_server_restart_during_blocking_fit(faults: FaultStack, sdk: keras.Connection) -> None:
+def test_server_restart_during_blocking_fit(faults: FaultStack, sdk: horn.Connection) -> None:
     x, y = data()
     m = model()
     results: dict[str, object] = {}
@@ -40,9 +41,9 @@ def test_server_restart_during_blocking_fit(faults: FaultStack, sdk: keras.Conne
 
     thread = threading.Thread(target=train)
     thread.start()
-    while not keras.jobs.list(status="running"):
+    while not horn.jobs.list(status="running"):
         time.sleep(0.1)
-    job = keras.jobs.list(status="running")[0]
+    job = horn.jobs.list(status="running")[0]
     strike_at(job, Moment(lambda e, t, d: t == "epoch_end" and d["epoch"] == 1),
               lambda _: faults.kill_server())
     time.sleep(1.0)
@@ -50,12 +51,12 @@ def test_server_restart_during_blocking_fit(faults: FaultStack, sdk: keras.Conne
     thread.join(timeout=240)
     assert "error" not in results, results.get("error")
     history = results["history"]
-    assert isinstance(history, keras.History)
+    assert isinstance(history, keras.callbacks.History)
     assert_complete_once(job, history)
 
 
 def test_a_train_on_batch_loop_goes_on_across_a_server_restart(
-        faults: FaultStack, sdk: keras.Connection) -> None:
+        faults: FaultStack, sdk: horn.Connection) -> None:
     x, y = data()
     m = model()
     first = [m.train_on_batch(x[:256], y[:256])[0] for _ in range(5)]
@@ -71,7 +72,7 @@ def test_a_train_on_batch_loop_goes_on_across_a_server_restart(
 
 
 def test_redis_flushed_then_restarted_all_jobs_complete(faults: FaultStack,
-                                                        sdk: keras.Connection) -> None:
+                                                        sdk: horn.Connection) -> None:
     x, y = data()
     small_x, small_y = x[:512], y[:512]
     jobs = [model().fit(x, y, epochs=3, batch_size=BATCH, verbose=0, wait=False)
@@ -92,7 +93,7 @@ def test_redis_flushed_then_restarted_all_jobs_complete(faults: FaultStack,
 
 
 def test_postgres_stopped_and_started_during_a_run(faults: FaultStack,
-                                                   sdk: keras.Connection) -> None:
+                                                   sdk: horn.Connection) -> None:
     x, y = data()
     m = model()
     job = m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, wait=False)
@@ -117,7 +118,7 @@ def test_postgres_stopped_and_started_during_a_run(faults: FaultStack,
 
 
 def test_same_task_delivered_twice_trains_once(faults: FaultStack,
-                                               sdk: keras.Connection) -> None:
+                                               sdk: horn.Connection) -> None:
     x, y = data()
     job = model().fit(x[:1024], y[:1024], epochs=2, verbose=0, wait=False,
                       queue="nobody-listens-yet")
@@ -136,7 +137,7 @@ def test_same_task_delivered_twice_trains_once(faults: FaultStack,
     assert history.epoch == [0, 1]
 
 
-def test_fifty_jobs_from_ten_threads(faults: FaultStack, sdk: keras.Connection) -> None:
+def test_fifty_jobs_from_ten_threads(faults: FaultStack, sdk: horn.Connection) -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(64, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -151,7 +152,7 @@ def test_fifty_jobs_from_ten_threads(faults: FaultStack, sdk: keras.Connection) 
         job_ids = list(pool.map(one, range(50)))
     assert len(set(job_ids)) == 50
     for job_id in job_ids:
-        job = keras.jobs.get(job_id)
+        job = horn.jobs.get(job_id)
         info = job.info()
         assert info["status"] == "succeeded" and info["attempt"] == 1
         running = [e for e in job.events() if e.type == "status"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import client as keras
+import horn
 from tests.faults.conftest import FaultStack
 from tests.faults.helpers import (
     BATCH,
@@ -33,7 +33,7 @@ MOMENTS = {
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
 def test_killed_child_job_finishes_elsewhere(moment: str, faults: FaultStack,
-                                             sdk: keras.Connection) -> None:
+                                             sdk: horn.Connection) -> None:
     x, y = data()
     m = model()
     job = m.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, wait=False)
@@ -46,12 +46,12 @@ def test_killed_child_job_finishes_elsewhere(moment: str, faults: FaultStack,
     assert m.evaluate(x, y, verbose=0)[1] > 0.8
 
 
-def test_job_fails_after_its_last_attempt(faults: FaultStack, sdk: keras.Connection) -> None:
+def test_job_fails_after_its_last_attempt(faults: FaultStack, sdk: horn.Connection) -> None:
     x, y = data()
     job = model().fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, wait=False,
                       max_attempts=1)
     strike_at(job, Moment(MOMENTS["mid-run"]), kill_child)
-    with pytest.raises(keras.errors.JobFailed, match="maximum of 1 attempts"):
+    with pytest.raises(horn.errors.JobFailed, match="maximum of 1 attempts"):
         job.wait(timeout=120)
     info = job.info()
     assert info["status"] == "failed" and info["attempt"] == 1

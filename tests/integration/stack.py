@@ -75,7 +75,7 @@ def spawn(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Pope
 
 def spawn_server(env: Mapping[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """Start the API server (uvicorn, as `horn server` runs it) on 127.0.0.1:`port`."""
-    return spawn([python(), "-m", "uvicorn", "server.main:create_app", "--factory",
+    return spawn([python(), "-m", "uvicorn", "horn.server.main:create_app", "--factory",
                   "--host", "127.0.0.1", "--port", str(port)], env, log)
 
 

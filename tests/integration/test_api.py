@@ -10,9 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
-import client as keras
-from client import layers
-from schemas.contenthash import blob_id as blob_id_of
+import horn
+from horn import keras
+from horn.keras import layers
+from horn.schemas.contenthash import blob_id as blob_id_of
 from tests.conftest import Stack
 
 
@@ -92,7 +93,7 @@ def test_a_blob_whose_bytes_are_gone_is_missing_again(http: httpx.Client,
                                                        horn_stack: Stack) -> None:
     from pathlib import Path
 
-    from server.store.blobs import blob_key
+    from horn.server.store.blobs import blob_key
 
     data = _npy(np.arange(12, dtype="float32") + 0.25)
     blob_id = blob_id_of(data)
@@ -140,7 +141,7 @@ def _sse(http: httpx.Client, job_id: str, last: int | None = None) -> list[dict]
     return events
 
 
-def test_events_replay_metrics_and_weights(conn: keras.Connection, http: httpx.Client) -> None:
+def test_events_replay_metrics_and_weights(conn: horn.Connection, http: httpx.Client) -> None:
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(128, 4)).astype("float32"), rng.integers(0, 2, 128)
     model = keras.Sequential([keras.Input((4,)), layers.Dense(2, activation="softmax")])

@@ -13,9 +13,10 @@ import httpx
 import numpy as np
 import pytest
 
-import client as keras
-from client import errors, layers
-from schemas import frames
+import horn
+from horn import errors, keras
+from horn.keras import layers
+from horn.schemas import frames
 from tests.conftest import Stack
 
 
@@ -27,7 +28,7 @@ def _model() -> keras.Sequential:
     return model
 
 
-def test_manual_training_loop(conn: keras.Connection) -> None:
+def test_manual_training_loop(conn: horn.Connection) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(512, 6)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -53,7 +54,7 @@ def test_manual_training_loop(conn: keras.Connection) -> None:
     assert model.test_on_batch(x, y)[1] > 0.85
 
 
-def test_batch_errors_are_keras_errors(conn: keras.Connection) -> None:
+def test_batch_errors_are_keras_errors(conn: horn.Connection) -> None:
     model = _model()
     with pytest.raises(ValueError) as info:
         model.train_on_batch(np.zeros((4, 3), "float32"), np.zeros(4, "int64"))
@@ -76,7 +77,7 @@ def _samples(url: str, name: str, label: str) -> float:
     return total
 
 
-def test_a_loop_of_calls_goes_over_the_session_websocket(conn: keras.Connection,
+def test_a_loop_of_calls_goes_over_the_session_websocket(conn: horn.Connection,
                                                          horn_stack: Stack) -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(64, 6)).astype("float32")
@@ -105,7 +106,7 @@ def test_a_loop_of_calls_goes_over_the_session_websocket(conn: keras.Connection,
 
 
 def test_threads_predicting_on_one_model_each_get_their_own_answers(
-        conn: keras.Connection) -> None:
+        conn: horn.Connection) -> None:
     model = _model()
     rng = np.random.default_rng(2)
     batches = [rng.normal(size=(n, 6)).astype("float32") for n in (1, 2, 3, 4)]
@@ -126,7 +127,7 @@ def test_threads_predicting_on_one_model_each_get_their_own_answers(
     assert not failures, failures[:3]
 
 
-def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
+def test_the_session_websocket_checks_what_a_post_checks(conn: horn.Connection,
                                                          horn_stack: Stack) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
@@ -166,10 +167,10 @@ def test_the_session_websocket_checks_what_a_post_checks(conn: keras.Connection,
         assert header["status"] == "done" and header["outputs"] == "out"
 
 
-def test_a_revoked_key_stops_an_open_session_websocket(conn: keras.Connection,
+def test_a_revoked_key_stops_an_open_session_websocket(conn: horn.Connection,
                                                        horn_stack: Stack) -> None:
     key = horn_stack.create_key("carol")
-    own = keras.Connection(horn_stack.url, api_key=key)
+    own = horn.Connection(horn_stack.url, api_key=key)
     model = _model()
     model._connection = own
     x, y = np.zeros((4, 6), "float32"), np.zeros(4, "int64")

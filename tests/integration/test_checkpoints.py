@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 
 real = pytest.importorskip("keras")
 
@@ -39,7 +40,7 @@ def _improving_epochs(values: list[float]) -> list[int]:
     return epochs
 
 
-def test_save_best_only_writes_the_improving_epochs(conn: keras.Connection,
+def test_save_best_only_writes_the_improving_epochs(conn: horn.Connection,
                                                     tmp_path: Path) -> None:
     x, y, xv, yv = _data()
     model = _model()
@@ -61,7 +62,7 @@ def test_save_best_only_writes_the_improving_epochs(conn: keras.Connection,
     assert loss == pytest.approx(min(val_loss), rel=1e-4)
 
 
-def test_weights_every_epoch_and_keras_messages(conn: keras.Connection, tmp_path: Path,
+def test_weights_every_epoch_and_keras_messages(conn: horn.Connection, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     x, y, xv, yv = _data()
     model = _model()
@@ -104,7 +105,7 @@ def test_checkpoint_arguments_are_checked_like_keras(tmp_path: Path) -> None:
         keras.callbacks.ModelCheckpoint(str(tmp_path / "x.keras"), save_freq="batch")
 
 
-def test_unknown_placeholder_fails_like_keras(conn: keras.Connection, tmp_path: Path) -> None:
+def test_unknown_placeholder_fails_like_keras(conn: horn.Connection, tmp_path: Path) -> None:
     x, y, _, _ = _data()
     model = _model()
     checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m-{val_acc:.2f}.keras"))

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, OperationalError
 
-from server.store import jobs, models, users
-from server.store.db import make_engine, transaction
-from server.store.migrate import upgrade
-from server.store.tables import utcnow
+from horn.server.store import jobs, models, users
+from horn.server.store.db import make_engine, transaction
+from horn.server.store.migrate import upgrade
+from horn.server.store.tables import utcnow
+from horn.worker.events import EventSink, retry_db
 from tests.conftest import ADMIN_URL
 from tests.integration import stack
-from worker.events import EventSink, retry_db
 
 WORKER = "test-host:1"
 
@@ -126,7 +126,7 @@ def test_writes_wait_in_memory_through_an_outage(engine: Engine, job_id: str) ->
 
 
 def test_the_outage_check_reads_the_error() -> None:
-    from server.store.db import is_outage
+    from horn.server.store.db import is_outage
 
     assert is_outage(OperationalError("SELECT 1", {}, Exception("connection refused")))
     assert not is_outage(DataError("INSERT", {}, Exception("value too long")))

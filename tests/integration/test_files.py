@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 
 real = pytest.importorskip("keras")
 
@@ -28,7 +29,7 @@ def _model() -> keras.Sequential:
     return model
 
 
-def test_saved_file_opens_in_plain_keras(conn: keras.Connection, tmp_path: Path) -> None:
+def test_saved_file_opens_in_plain_keras(conn: horn.Connection, tmp_path: Path) -> None:
     x, y = _data()
     model = _model()
     model.fit(x, y, epochs=3, verbose=0)
@@ -42,7 +43,7 @@ def test_saved_file_opens_in_plain_keras(conn: keras.Connection, tmp_path: Path)
         model.save(tmp_path / "legacy.h5")
 
 
-def test_load_model_reads_plain_keras_files(conn: keras.Connection, tmp_path: Path) -> None:
+def test_load_model_reads_plain_keras_files(conn: horn.Connection, tmp_path: Path) -> None:
     x, y = _data()
     local = real.Sequential([real.Input((5,)), real.layers.Dense(4, activation="tanh"),
                              real.layers.Dense(2, activation="softmax")])
@@ -59,7 +60,7 @@ def test_load_model_reads_plain_keras_files(conn: keras.Connection, tmp_path: Pa
     assert set(history.history) == {"accuracy", "loss"}
 
 
-def test_weights_files_round_trip(conn: keras.Connection, tmp_path: Path) -> None:
+def test_weights_files_round_trip(conn: horn.Connection, tmp_path: Path) -> None:
     x, y = _data()
     trained = _model()
     trained.fit(x, y, epochs=2, verbose=0)
@@ -73,7 +74,7 @@ def test_weights_files_round_trip(conn: keras.Connection, tmp_path: Path) -> Non
         trained.save_weights(tmp_path / "w.h5")
 
 
-def test_get_weights_before_any_training(conn: keras.Connection) -> None:
+def test_get_weights_before_any_training(conn: horn.Connection) -> None:
     """As in Keras: a built model has its initial weights (and predicts with them); a
     model whose input shape is unknown has none."""
     model = keras.Sequential([keras.Input((5,)), layers.Dense(3)])

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 
 
 def _two_in_two_out() -> keras.Model:
@@ -48,7 +49,7 @@ def test_json_round_trips_with_real_keras() -> None:
         "cls": ["head", 0, 0], "reg": ["value", 0, 0]}
 
 
-def test_two_inputs_two_outputs_train_and_predict(conn: keras.Connection) -> None:
+def test_two_inputs_two_outputs_train_and_predict(conn: horn.Connection) -> None:
     x, y = _data()
     model = _two_in_two_out()
     model.compile(optimizer=keras.optimizers.Adam(0.01),
@@ -68,7 +69,7 @@ def test_two_inputs_two_outputs_train_and_predict(conn: keras.Connection) -> Non
     assert accuracy > 0.6  # three classes: chance is about 0.4
 
 
-def test_list_inputs_and_outputs(conn: keras.Connection) -> None:
+def test_list_inputs_and_outputs(conn: horn.Connection) -> None:
     a, b = keras.Input((3,)), keras.Input((3,))
     out1 = layers.Dense(1)(layers.add([a, b]))
     out2 = layers.Dense(1)(layers.subtract([a, b]))
@@ -92,7 +93,7 @@ def test_graph_errors_read_like_keras() -> None:
         keras.Model()
 
 
-def test_summary_is_keras_table_from_the_worker(conn: keras.Connection,
+def test_summary_is_keras_table_from_the_worker(conn: horn.Connection,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     real = pytest.importorskip("keras")
     model = _two_in_two_out()
@@ -108,7 +109,7 @@ def test_summary_is_keras_table_from_the_worker(conn: keras.Connection,
     assert any("Total params: 8" in line for line in lines)
 
 
-def test_set_weights_round_trip(conn: keras.Connection) -> None:
+def test_set_weights_round_trip(conn: horn.Connection) -> None:
     model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     weights = [np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], "float32")]

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-import client as keras
+import horn
 from tests.conftest import Stack
 from tests.integration import stack
 
@@ -16,8 +16,8 @@ SCRIPT = """
 import faulthandler, signal
 faulthandler.register(signal.SIGUSR1)  # the test asks for the stacks if this hangs
 import numpy as np
-import client as keras
-from client import layers
+from horn import keras
+from horn.keras import layers
 x = np.random.default_rng(0).normal(size=(4096, 6)).astype("float32")
 y = (x[:, 0] > 0).astype("int64")
 model = keras.Sequential([keras.Input((6,)), layers.Dense(2, activation="softmax")])
@@ -29,8 +29,8 @@ model.fit(x, y, epochs=300, batch_size=8, verbose=0)
 
 def test_ctrl_c_leaves_the_job_running(horn_stack: Stack) -> None:
     env = dict(horn_stack.env, HORN_URL=horn_stack.url)
-    conn = keras.connect(horn_stack.url)
-    before = {job.id for job in keras.jobs.list(limit=500)}
+    conn = horn.connect(horn_stack.url)
+    before = {job.id for job in horn.jobs.list(limit=500)}
     # Ctrl-C as in a terminal, also when the test run itself ignores SIGINT (a
     # background job of a non-interactive shell does, and children inherit that).
     proc = subprocess.Popen([stack.python(), "-c", SCRIPT], cwd=stack.ROOT, env=env,
@@ -39,7 +39,7 @@ def test_ctrl_c_leaves_the_job_running(horn_stack: Stack) -> None:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None and proc.stdout.readline().strip() == "fitting"
     deadline = time.monotonic() + 120
-    while not (mine := [j for j in keras.jobs.list(status="running") if j.id not in before]):
+    while not (mine := [j for j in horn.jobs.list(status="running") if j.id not in before]):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGINT)

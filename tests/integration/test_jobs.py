@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-import client as keras
-from client import errors, layers
+import horn
+from horn import errors, keras
+from horn.keras import layers
 
 
 def _model() -> keras.Sequential:
@@ -27,14 +28,14 @@ def _data(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
     return x, (x[:, 0] > 0).astype("int64")
 
 
-def test_wait_false_returns_a_job_handle(conn: keras.Connection) -> None:
+def test_wait_false_returns_a_job_handle(conn: horn.Connection) -> None:
     x, y = _data()
     model = _model()
     job = model.fit(x, y, epochs=3, batch_size=32, wait=False, verbose=0)
-    assert isinstance(job, keras.jobs.Job) and job.kind == "fit"
+    assert isinstance(job, horn.jobs.Job) and job.kind == "fit"
     assert job.status in ("queued", "running", "succeeded")
     history = job.wait()
-    assert isinstance(history, keras.History) and history.epoch == [0, 1, 2]
+    assert isinstance(history, keras.callbacks.History) and history.epoch == [0, 1, 2]
     assert model.history is history
     assert job.status == "succeeded"
     assert job.metrics() == history.history
@@ -42,9 +43,9 @@ def test_wait_false_returns_a_job_handle(conn: keras.Connection) -> None:
     assert types.count("epoch_end") == 3 and types[-1] == "job_end"
 
     # Re-attached from "another process": same result, from the job id alone.
-    again = keras.jobs.get(job.id).wait(verbose=0)
+    again = horn.jobs.get(job.id).wait(verbose=0)
     assert again.history == history.history and again.epoch == [0, 1, 2]
-    assert job.id in [j.id for j in keras.jobs.list(status="succeeded", limit=100)]
+    assert job.id in [j.id for j in horn.jobs.list(status="succeeded", limit=100)]
 
     loss = model.evaluate(x, y, verbose=0, wait=False).wait()
     assert isinstance(loss, list) and len(loss) == 2
@@ -52,7 +53,7 @@ def test_wait_false_returns_a_job_handle(conn: keras.Connection) -> None:
     assert probs.shape == (256, 2)
 
 
-def test_a_metric_with_a_long_name_is_recorded(conn: keras.Connection) -> None:
+def test_a_metric_with_a_long_name_is_recorded(conn: horn.Connection) -> None:
     # Keras takes a metric name of any length; the metrics table once held 200 characters.
     name = "accuracy_on_the_held_out_part_" * 10
     model = _model()
@@ -65,24 +66,24 @@ def test_a_metric_with_a_long_name_is_recorded(conn: keras.Connection) -> None:
     assert job.metrics()[name] == history.history[name]
 
 
-def test_reattached_job_draws_the_progress_bar(conn: keras.Connection,
+def test_reattached_job_draws_the_progress_bar(conn: horn.Connection,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     x, y = _data()
     job = _model().fit(x, y, epochs=2, batch_size=64, wait=False)
     job.wait(verbose=0)
     capsys.readouterr()
-    keras.jobs.get(job.id).wait(verbose=1)
+    horn.jobs.get(job.id).wait(verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4" in out
 
 
-def _first(job: keras.jobs.Job, event_type: str) -> None:
+def _first(job: horn.jobs.Job, event_type: str) -> None:
     for event in job.events():
         if event.type in (event_type, "job_end"):
             return
 
 
-def test_cancel_running_job(conn: keras.Connection) -> None:
+def test_cancel_running_job(conn: horn.Connection) -> None:
     x, y = _data(4096)
     model = _model()
     job = model.fit(x, y, epochs=500, batch_size=8, wait=False, verbose=0)
@@ -98,7 +99,7 @@ def test_cancel_running_job(conn: keras.Connection) -> None:
     job.cancel()  # cancelling again is harmless
 
 
-def test_cancel_queued_job_never_runs(conn: keras.Connection) -> None:
+def test_cancel_queued_job_never_runs(conn: horn.Connection) -> None:
     x, y = _data()
     job = _model().fit(x, y, epochs=1, verbose=0, wait=False, queue="nobody-listens")
     assert job.status == "queued"
@@ -109,7 +110,7 @@ def test_cancel_queued_job_never_runs(conn: keras.Connection) -> None:
     assert info["status"] == "cancelled" and info["attempt"] == 0 and info["worker"] is None
 
 
-def test_cancel_finished_job_is_a_conflict(conn: keras.Connection) -> None:
+def test_cancel_finished_job_is_a_conflict(conn: horn.Connection) -> None:
     x, y = _data(64)
     job = _model().fit(x, y, epochs=1, verbose=0, wait=False)
     job.wait()
@@ -118,7 +119,7 @@ def test_cancel_finished_job_is_a_conflict(conn: keras.Connection) -> None:
     assert info.value.status_code == 409
 
 
-def test_wait_timeout_leaves_the_job_running(conn: keras.Connection) -> None:
+def test_wait_timeout_leaves_the_job_running(conn: horn.Connection) -> None:
     x, y = _data()
     job = _model().fit(x, y, epochs=1, verbose=0, wait=False, queue="nobody-listens")
     with pytest.raises(TimeoutError):
@@ -127,7 +128,7 @@ def test_wait_timeout_leaves_the_job_running(conn: keras.Connection) -> None:
     job.cancel()
 
 
-def test_high_priority_jobs_go_first(conn: keras.Connection) -> None:
+def test_high_priority_jobs_go_first(conn: horn.Connection) -> None:
     x, y = _data(2048)
     blocker = _model().fit(x, y, epochs=30, batch_size=16, verbose=0, wait=False)
     _first(blocker, "batch_end")  # the only worker is busy now
@@ -144,7 +145,7 @@ def test_high_priority_jobs_go_first(conn: keras.Connection) -> None:
     assert by_start == ["high", "high", "normal", "low", "low"]
 
 
-def test_job_options_are_checked(conn: keras.Connection) -> None:
+def test_job_options_are_checked(conn: horn.Connection) -> None:
     x, y = _data(16)
     model = _model()
     with pytest.raises(ValueError, match="priority"):
@@ -155,7 +156,7 @@ def test_job_options_are_checked(conn: keras.Connection) -> None:
         model.fit(x, y, queue="../etc", verbose=0)
 
 
-def test_time_limit_stops_and_fails_cleanly(conn: keras.Connection) -> None:
+def test_time_limit_stops_and_fails_cleanly(conn: horn.Connection) -> None:
     x, y = _data(4096)
     job = _model().fit(x, y, epochs=500, batch_size=8, verbose=0, wait=False, time_limit=2)
     with pytest.raises(TimeoutError, match="time limit of 2 s") as info:
@@ -166,8 +167,8 @@ def test_time_limit_stops_and_fails_cleanly(conn: keras.Connection) -> None:
     assert 0 < len(job.metrics().get("loss", [])) < 500  # stopped early, epochs kept
 
 
-def test_idempotency_key_returns_the_same_job(conn: keras.Connection) -> None:
-    from client._data import encode
+def test_idempotency_key_returns_the_same_job(conn: horn.Connection) -> None:
+    from horn._data import encode
 
     x, y = _data(32)
     model = _model()
@@ -180,10 +181,10 @@ def test_idempotency_key_returns_the_same_job(conn: keras.Connection) -> None:
     again = conn.request("POST", "/v1/jobs", json_body=body, headers=headers)
     assert created.status_code == 201 and again.status_code == 200
     assert created.json()["id"] == again.json()["id"]
-    keras.jobs.get(created.json()["id"]).wait()
+    horn.jobs.get(created.json()["id"]).wait()
 
 
-def test_waiting_clients_share_one_redis_subscription(conn: keras.Connection) -> None:
+def test_waiting_clients_share_one_redis_subscription(conn: horn.Connection) -> None:
     # Twelve clients wait on twelve queued jobs at once: the server follows all of
     # them on one Redis connection, and lets go of each job's channel when it ends.
     import threading
@@ -197,7 +198,7 @@ def test_waiting_clients_share_one_redis_subscription(conn: keras.Connection) ->
             for _ in range(12)]
     ended: list[BaseException] = []
 
-    def wait(job: keras.jobs.Job) -> None:
+    def wait(job: horn.jobs.Job) -> None:
         try:
             job.wait(timeout=120)
         except BaseException as exc:  # noqa: BLE001 - checked below

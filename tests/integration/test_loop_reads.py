@@ -1,4 +1,4 @@
-"""`server.store.loopreads.LoopReads` against the real PostgreSQL: a burst larger than
+"""`horn.server.store.loopreads.LoopReads` against the real PostgreSQL: a burst larger than
 the pool is served in full, connections the database dropped are replaced without
 failing the read, and an unreachable database is a 503 at once."""
 
@@ -10,8 +10,8 @@ import time
 import psycopg
 import pytest
 
-from server.core.errors import ServiceUnavailable
-from server.store.loopreads import LoopReads
+from horn.server.core.errors import ServiceUnavailable
+from horn.server.store.loopreads import LoopReads
 from tests.conftest import ADMIN_URL
 
 

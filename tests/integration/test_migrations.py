@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.engine import make_url
 
-from server.store.migrate import upgrade
+from horn.server.store.migrate import upgrade
 from tests.conftest import ADMIN_URL
 from tests.integration import stack
 

@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
-import client as keras
-from client import errors, layers
+import horn
+from horn import errors, keras
+from horn.keras import layers
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -25,7 +26,7 @@ def _data(n: int = 320) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(size=(n, 8)).astype("float32"), rng.integers(0, 3, n)
 
 
-def test_verbose_1_prints_keras_progress_bar(conn: keras.Connection,
+def test_verbose_1_prints_keras_progress_bar(conn: horn.Connection,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     x, y = _data()
     _model().fit(x, y, epochs=2, batch_size=32, validation_split=0.25)
@@ -38,7 +39,7 @@ def test_verbose_1_prints_keras_progress_bar(conn: keras.Connection,
                      r"loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}", line), line
 
 
-def test_verbose_2_prints_one_line_per_epoch(conn: keras.Connection,
+def test_verbose_2_prints_one_line_per_epoch(conn: horn.Connection,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     x, y = _data()
     _model().fit(x, y, epochs=3, batch_size=64, verbose=2)
@@ -51,7 +52,7 @@ def test_verbose_2_prints_one_line_per_epoch(conn: keras.Connection,
 
 
 def test_verbose_0_prints_nothing_and_evaluate_prints_bar(
-        conn: keras.Connection, capsys: pytest.CaptureFixture[str]) -> None:
+        conn: horn.Connection, capsys: pytest.CaptureFixture[str]) -> None:
     x, y = _data()
     model = _model()
     model.fit(x, y, epochs=1, verbose=0)
@@ -62,7 +63,7 @@ def test_verbose_0_prints_nothing_and_evaluate_prints_bar(
                      r"loss: \d\.\d{4}", out), out
 
 
-def test_local_callbacks_see_every_epoch(conn: keras.Connection) -> None:
+def test_local_callbacks_see_every_epoch(conn: horn.Connection) -> None:
     seen: list[tuple[int, dict[str, float]]] = []
     began: list[dict[str, object]] = []
 
@@ -80,7 +81,7 @@ def test_local_callbacks_see_every_epoch(conn: keras.Connection) -> None:
     assert began and began[0]["epochs"] == 3
 
 
-def test_job_failure_message_names_job(conn: keras.Connection) -> None:
+def test_job_failure_message_names_job(conn: horn.Connection) -> None:
     model = _model()
     x = np.zeros((16, 5), dtype="float32")
     with pytest.raises(errors.JobFailed) as info:
@@ -89,7 +90,7 @@ def test_job_failure_message_names_job(conn: keras.Connection) -> None:
     assert info.value.job_id in str(info.value)
 
 
-def test_local_callback_stop_training_stops_the_job(conn: keras.Connection) -> None:
+def test_local_callback_stop_training_stops_the_job(conn: horn.Connection) -> None:
     class StopEarly(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):  # type: ignore[no-untyped-def]
             if epoch == 1:
@@ -105,7 +106,7 @@ def test_local_callback_stop_training_stops_the_job(conn: keras.Connection) -> N
     assert history.epoch[:2] == [0, 1] and len(history.epoch) <= 3
 
 
-def test_csv_logger_writes_keras_format(conn: keras.Connection, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_logger_writes_keras_format(conn: horn.Connection, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import csv
 
     x, y = _data()

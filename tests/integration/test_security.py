@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-import client as keras
-from client import layers
-from schemas.contenthash import blob_id as blob_id_of
+import horn
+from horn import keras
+from horn.keras import layers
+from horn.schemas.contenthash import blob_id as blob_id_of
 from tests.conftest import Stack
 from tests.security.payloads import SPECS
 
@@ -28,7 +29,7 @@ def test_keys_and_isolation_over_http(horn_stack: Stack) -> None:
     anonymous = httpx.get(f"{horn_stack.url}/v1/jobs")
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"] == "Bearer"
     other_key = horn_stack.create_key(f"other-{uuid.uuid4().hex[:6]}")
-    conn = keras.connect(horn_stack.url, api_key=horn_stack.api_key)
+    conn = horn.connect(horn_stack.url, api_key=horn_stack.api_key)
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
     model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
@@ -51,7 +52,7 @@ def test_polling_a_job_checks_the_key_every_time(horn_stack: Stack) -> None:
     with httpx.Client(base_url=horn_stack.url, timeout=30) as http:
         created = http.post("/v1/admin/keys", json={"user": user}, headers=admin).json()
         key = {"Authorization": f"Bearer {created['key']}"}
-        conn = keras.connect(horn_stack.url, api_key=created["key"])
+        conn = horn.connect(horn_stack.url, api_key=created["key"])
         x = np.random.default_rng(1).normal(size=(16, 3)).astype("float32")
         model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
         model.compile(optimizer="sgd", loss="mse")
@@ -88,7 +89,7 @@ def test_worker_refuses_a_spec_that_bypassed_the_api(horn_stack: Stack,
                         "(:id, 'tester', 'evil', CAST(:spec AS JSON), now())"),
                    {"id": model_id, "spec": json.dumps(spec)})
     engine.dispose()
-    conn = keras.connect(horn_stack.url, api_key=horn_stack.api_key)
+    conn = horn.connect(horn_stack.url, api_key=horn_stack.api_key)
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((4, 4), "float32"), allow_pickle=False)
     data = buffer.getvalue()

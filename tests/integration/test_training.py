@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import client as keras
-from client import errors, layers
+import horn
+from horn import errors, keras
+from horn.keras import layers
 
 
 def blobs_data(n: int = 1200, features: int = 20, classes: int = 4, seed: int = 0
@@ -32,7 +33,7 @@ def mlp(features: int, classes: int) -> keras.Sequential:
     return model
 
 
-def test_mlp_learns_and_history_matches_keras(conn: keras.Connection) -> None:
+def test_mlp_learns_and_history_matches_keras(conn: horn.Connection) -> None:
     x, y = blobs_data()
     model = mlp(20, 4)
     history = model.fit(x, y, epochs=5, batch_size=32, validation_split=0.1, verbose=0)
@@ -46,7 +47,7 @@ def test_mlp_learns_and_history_matches_keras(conn: keras.Connection) -> None:
     assert model.history is history
 
 
-def test_evaluate_and_predict_agree(conn: keras.Connection) -> None:
+def test_evaluate_and_predict_agree(conn: horn.Connection) -> None:
     x, y = blobs_data(seed=1)
     model = mlp(20, 4)
     model.fit(x, y, epochs=3, batch_size=64, verbose=0)
@@ -62,7 +63,7 @@ def test_evaluate_and_predict_agree(conn: keras.Connection) -> None:
 
 
 def test_small_predictions_come_inside_the_result_and_large_ones_as_a_blob(
-        conn: keras.Connection) -> None:
+        conn: horn.Connection) -> None:
     x, _ = blobs_data(n=2000, seed=7)
     model = mlp(20, 4)
     job = model.predict(x[:64], verbose=0, wait=False)
@@ -81,7 +82,7 @@ def test_small_predictions_come_inside_the_result_and_large_ones_as_a_blob(
     np.testing.assert_allclose(large[:64], small, rtol=1e-5, atol=1e-7)
 
 
-def test_several_outputs_come_back_inline_in_keras_structure(conn: keras.Connection) -> None:
+def test_several_outputs_come_back_inline_in_keras_structure(conn: horn.Connection) -> None:
     inputs = keras.Input((20,), name="features")
     hidden = layers.Dense(8, activation="relu")(inputs)
     model = keras.Model(inputs, {"score": layers.Dense(1, name="score")(hidden),
@@ -96,7 +97,7 @@ def test_several_outputs_come_back_inline_in_keras_structure(conn: keras.Connect
     np.testing.assert_allclose(predictions["label"].sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_second_fit_uploads_nothing_and_continues(conn: keras.Connection) -> None:
+def test_second_fit_uploads_nothing_and_continues(conn: horn.Connection) -> None:
     x, y = blobs_data(seed=2)
     model = mlp(20, 4)
     first = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
@@ -107,7 +108,7 @@ def test_second_fit_uploads_nothing_and_continues(conn: keras.Connection) -> Non
     assert second.history["loss"][0] < first.history["loss"][0]
 
 
-def test_an_array_changed_in_place_is_sent_again(conn: keras.Connection) -> None:
+def test_an_array_changed_in_place_is_sent_again(conn: horn.Connection) -> None:
     x, _ = blobs_data(n=14_000, seed=6)  # 1.1 MB: found again by fingerprint when unchanged
     model = mlp(20, 4)
     before = model.predict(x, verbose=0)
@@ -120,7 +121,7 @@ def test_an_array_changed_in_place_is_sent_again(conn: keras.Connection) -> None
     np.testing.assert_allclose(after, before[::-1], rtol=1e-5, atol=1e-7)
 
 
-def test_conv2d_network_learns(conn: keras.Connection) -> None:
+def test_conv2d_network_learns(conn: horn.Connection) -> None:
     rng = np.random.default_rng(3)
     n = 600
     y = rng.integers(0, 2, size=n)
@@ -143,7 +144,7 @@ def test_conv2d_network_learns(conn: keras.Connection) -> None:
     assert acc > 0.9
 
 
-def test_shape_error_surfaces_as_value_error(conn: keras.Connection) -> None:
+def test_shape_error_surfaces_as_value_error(conn: horn.Connection) -> None:
     model = mlp(20, 4)
     x = np.zeros((64, 7), dtype="float32")
     y = np.zeros((64,), dtype="int64")
@@ -155,7 +156,7 @@ def test_shape_error_surfaces_as_value_error(conn: keras.Connection) -> None:
     assert "20" in str(info.value) and "7" in str(info.value)
 
 
-def test_remote_callback_early_stopping(conn: keras.Connection) -> None:
+def test_remote_callback_early_stopping(conn: horn.Connection) -> None:
     x, y = blobs_data(n=256, seed=4)
     model = mlp(20, 4)
     stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=100.0, patience=1)
@@ -164,7 +165,7 @@ def test_remote_callback_early_stopping(conn: keras.Connection) -> None:
     assert history.params["epochs"] == 10
 
 
-def test_seeded_runs_are_reproducible(conn: keras.Connection) -> None:
+def test_seeded_runs_are_reproducible(conn: horn.Connection) -> None:
     x, y = blobs_data(n=256, seed=5)
     histories = []
     for _ in range(2):

@@ -1,4 +1,4 @@
-"""`server.wakeups.EventWakeups` against the real Redis: one connection carries every
+"""`horn.server.wakeups.EventWakeups` against the real Redis: one connection carries every
 stream's channel, a notice wakes the streams of its channel only, a channel is
 unsubscribed when its last stream leaves, and a dropped connection wakes every stream
 and is replaced, with its channels subscribed again."""
@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from server.wakeups import CLIENT_NAME, CONFIRM_TIMEOUT, EventWakeups
+from horn.server.wakeups import CLIENT_NAME, CONFIRM_TIMEOUT, EventWakeups
 from tests.conftest import REDIS_URL
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 from tests.conftest import Stack
 from tests.integration.stack import ROOT, python
 
@@ -27,7 +28,7 @@ def _expected(model: keras.Sequential, x: np.ndarray) -> np.ndarray:
     return x @ kernel + bias
 
 
-def test_every_job_sees_the_current_weights(conn: keras.Connection) -> None:
+def test_every_job_sees_the_current_weights(conn: horn.Connection) -> None:
     rng = np.random.default_rng(5)
     x = rng.normal(size=(64, 4)).astype("float32")
     y = rng.normal(size=(64, 3)).astype("float32")
@@ -51,7 +52,7 @@ def test_every_job_sees_the_current_weights(conn: keras.Connection) -> None:
     assert abs(loss - float(np.mean((_expected(model, x) - y) ** 2))) < 1e-4
 
 
-def test_seeded_runs_build_afresh(conn: keras.Connection) -> None:
+def test_seeded_runs_build_afresh(conn: horn.Connection) -> None:
     rng = np.random.default_rng(6)
     x = rng.normal(size=(128, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -71,8 +72,8 @@ def test_seeded_runs_build_afresh(conn: keras.Connection) -> None:
 RERUN_SCRIPT = """
 import json
 import numpy as np
-import client as keras
-from client import layers
+from horn import keras
+from horn.keras import layers
 
 rng = np.random.default_rng(8)
 x = rng.normal(size=(64, 7)).astype("float32")
@@ -112,7 +113,7 @@ def _model_sources(stack: Stack, model_id: str) -> list[tuple[str, str]]:
 
 
 def test_the_same_script_run_again_reuses_the_warm_model_exactly(
-        conn: keras.Connection, horn_stack: Stack) -> None:
+        conn: horn.Connection, horn_stack: Stack) -> None:
     """A second run of a script makes a new model of the same architecture: the worker
     gives its state to the warm model of the first run (no rebuild, no retrace), which
     must then train exactly as a model built afresh: the momentum and the metrics of the

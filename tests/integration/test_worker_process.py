@@ -8,10 +8,11 @@ import subprocess
 import httpx
 import numpy as np
 
-import client as keras
-from client import layers
-from server.core.config import Settings
-from server.queue import make_sender
+import horn
+from horn import keras
+from horn.keras import layers
+from horn.server.core.config import Settings
+from horn.server.queue import make_sender
 from tests.conftest import Stack
 from tests.integration import stack
 
@@ -25,7 +26,7 @@ def test_parent_process_does_not_import_tensorflow(horn_stack: Stack) -> None:
 
 
 def test_child_stays_warm_and_duplicate_delivery_is_harmless(
-        conn: keras.Connection, horn_stack: Stack) -> None:
+        conn: horn.Connection, horn_stack: Stack) -> None:
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")

@@ -2,11 +2,11 @@
 
 horn's promise is that a Keras 3 script runs on horn after changing only its imports:
 
-    import keras                  ->  import client as keras
-    import keras as K             ->  import client as K
-    import keras.layers as kl     ->  import client.layers as kl
-    from keras import layers      ->  from client import layers
-    from keras.layers import Dense  ->  from client.layers import Dense
+    import keras                  ->  from horn import keras
+    import keras as K             ->  from horn import keras as K
+    import keras.layers as kl     ->  import horn.keras.layers as kl
+    from keras import layers      ->  from horn.keras import layers
+    from keras.layers import Dense  ->  from horn.keras.layers import Dense
 
 The statements are found with `ast`, so strings, comments and attribute accesses such
 as `keras.layers.Dense` are never touched; every other character of the file is kept,
@@ -19,7 +19,7 @@ import ast
 import re
 
 KERAS = "keras"
-HORN = "client"
+HORN = "horn.keras"
 
 _FROM = re.compile(r"(from\s+)keras\b")
 
@@ -33,19 +33,27 @@ def _horn_module(module: str) -> str:
 
 
 def _import_statement(node: ast.Import) -> str:
-    """`import ...` with every Keras name bound to the same name on horn."""
-    names = []
+    """`import ...` with every Keras name bound to the same name on horn.
+
+    `import keras` becomes `from horn import keras`; other modules of the same
+    statement keep an `import` of their own, joined by `; ` so the line count is kept.
+    """
+    others: list[str] = []
+    statements: list[str] = []
     for alias in node.names:
         if not _is_keras(alias.name):
-            names.append(alias.name if alias.asname is None else
-                         f"{alias.name} as {alias.asname}")
-        elif alias.asname is not None:
-            names.append(f"{_horn_module(alias.name)} as {alias.asname}")
+            others.append(alias.name if alias.asname is None else
+                          f"{alias.name} as {alias.asname}")
+        elif alias.asname is not None and alias.name != KERAS:
+            statements.append(f"import {_horn_module(alias.name)} as {alias.asname}")
         else:
             # `import keras` and `import keras.layers` both bind the name `keras`;
-            # `client` imports all its submodules, so `keras.layers` is there too.
-            names.append(f"{HORN} as {KERAS}")
-    return "import " + ", ".join(names)
+            # `horn.keras` imports all its submodules, so `keras.layers` is there too.
+            statements.append(f"from horn import keras as {alias.asname}" if alias.asname
+                              else "from horn import keras")
+    if others:
+        statements.insert(0, "import " + ", ".join(others))
+    return "; ".join(statements)
 
 
 def _replacement(node: ast.stmt, segment: str) -> str | None:
@@ -78,7 +86,7 @@ def to_horn(source: str) -> str:
 
     Example:
         >>> to_horn("import keras\\nfrom keras import layers\\nx = 'import keras'\\n")
-        "import client as keras\\nfrom client import layers\\nx = 'import keras'\\n"
+        "from horn import keras\\nfrom horn.keras import layers\\nx = 'import keras'\\n"
     """
     tree = ast.parse(source)
     lines = source.splitlines(keepends=True)

@@ -48,7 +48,7 @@ Result = dict[str, Any]
 
 # Shadows `keras` and `tensorflow` in the horn run: the rewritten script must not need them.
 _BLOCKED = '''raise ImportError(
-    "{name} was imported by a script running on horn: only the SDK (`client`) may be used")
+    "{name} was imported by a script running on horn: only the SDK (`horn`) may be used")
 '''
 
 

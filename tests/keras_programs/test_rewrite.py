@@ -13,19 +13,19 @@ PROGRAMS = sorted((Path(__file__).parent / "programs").glob("*.py"))
 
 
 @pytest.mark.parametrize(("keras_line", "horn_line"), [
-    ("import keras", "import client as keras"),
-    ("import keras as K", "import client as K"),
-    ("import keras.layers", "import client as keras"),
-    ("import keras.layers as kl", "import client.layers as kl"),
-    ("import numpy as np, keras", "import numpy as np, client as keras"),
-    ("from keras import layers", "from client import layers"),
-    ("from keras import layers, ops as K", "from client import layers, ops as K"),
-    ("from keras.layers import Dense", "from client.layers import Dense"),
+    ("import keras", "from horn import keras"),
+    ("import keras as K", "from horn import keras as K"),
+    ("import keras.layers", "from horn import keras"),
+    ("import keras.layers as kl", "import horn.keras.layers as kl"),
+    ("import numpy as np, keras", "import numpy as np; from horn import keras"),
+    ("from keras import layers", "from horn.keras import layers"),
+    ("from keras import layers, ops as K", "from horn.keras import layers, ops as K"),
+    ("from keras.layers import Dense", "from horn.keras.layers import Dense"),
     ("from keras.callbacks import EarlyStopping, ModelCheckpoint",
-     "from client.callbacks import EarlyStopping, ModelCheckpoint"),
+     "from horn.keras.callbacks import EarlyStopping, ModelCheckpoint"),
     ("from  keras.optimizers.schedules  import ExponentialDecay",
-     "from  client.optimizers.schedules  import ExponentialDecay"),
-    ("from keras import *", "from client import *"),
+     "from  horn.keras.optimizers.schedules  import ExponentialDecay"),
+    ("from keras import *", "from horn.keras import *"),
 ])
 def test_one_import_line(keras_line: str, horn_line: str) -> None:
     assert to_horn(keras_line + "\n") == horn_line + "\n"
@@ -63,17 +63,17 @@ def test_multiline_and_nested_imports_keep_the_rest_and_the_line_numbers() -> No
     )
     expected = (
         "import json\n"
-        "from client.layers import (\n"
+        "from horn.keras.layers import (\n"
         "    Dense,  # from keras import nothing\n"
         "    Dropout,\n"
         ")\n"
-        "import client as keras\\\n"
+        "from horn import keras\\\n"
         "\n"
         "\n"
         "def build():\n"
-        "    from client import models\n"
+        "    from horn.keras import models\n"
         "    return models.Sequential([Dense(2)])  # keras.Sequential\n"
-        "x = 'café'; import client as k\n"
+        "x = 'café'; from horn import keras as k\n"
     )
     rewritten = to_horn(source)
     assert rewritten == expected
@@ -109,7 +109,7 @@ def test_programs_change_only_their_import_lines(program: Path) -> None:
     modules |= {node.module or "" for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom)}
     assert not {m for m in modules if m == "keras" or m.startswith("keras.")}
-    assert "client" in modules
+    assert any(m == "horn" or m.startswith("horn.") for m in modules)
     before, after = source.splitlines(), rewritten.splitlines()
     assert len(before) == len(after)
     changed = {number for number, (old, new) in enumerate(zip(before, after, strict=True),

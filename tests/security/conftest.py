@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from schemas.contenthash import blob_id as blob_id_of
-from server.core.config import Settings
-from server.main import create_app
-from server.store import users
-from server.store.db import make_engine, session_factory
-from server.store.migrate import upgrade
+from horn.schemas.contenthash import blob_id as blob_id_of
+from horn.server.core.config import Settings
+from horn.server.main import create_app
+from horn.server.store import users
+from horn.server.store.db import make_engine, session_factory
+from horn.server.store.migrate import upgrade
 
 
 @dataclass

@@ -103,7 +103,7 @@ def test_numbers_in_specs_are_bounded(server: Server) -> None:
 @pytest.fixture(scope="module")
 def keras_runtime() -> Any:
     pytest.importorskip("keras")
-    from worker import runtime
+    from horn.worker import runtime
 
     return runtime
 
@@ -112,7 +112,7 @@ def keras_runtime() -> Any:
 def test_the_worker_refuses_it_too(keras_runtime: Any, tmp_path: Path, name: str) -> None:
     """The worker's `build_model` (what a job runs) refuses the spec before Keras sees
     it, even when the server was bypassed (a row written straight to the database)."""
-    from schemas.validate import SpecError
+    from horn.schemas.validate import SpecError
 
     build, _ = SPECS[name]
     marker = tmp_path / f"{name}.marker"

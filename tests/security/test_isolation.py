@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from server.store import jobs as job_store
-from server.store import models as model_store
-from server.store.db import transaction
-from server.store.tables import utcnow
+from horn.server.store import jobs as job_store
+from horn.server.store import models as model_store
+from horn.server.store.db import transaction
+from horn.server.store.tables import utcnow
 from tests.security.conftest import COMPILE, Server, assert_error, dense_spec, npy, upload
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from schemas import npy as npy_checks
-from schemas.contenthash import blob_id as blob_id_of
-from server.store.db import transaction
-from server.store.tables import JobRow
+from horn.schemas import npy as npy_checks
+from horn.schemas.contenthash import blob_id as blob_id_of
+from horn.server.store.db import transaction
+from horn.server.store.tables import JobRow
 from tests.security.conftest import (
     COMPILE,
     Server,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client import layers, losses, optimizers
+from horn.keras import layers, losses, optimizers
 
 #: Values by argument name, used when a required argument has no class-specific value.
 BY_NAME: dict[str, Any] = {

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from schemas import npy
-from schemas.contenthash import blob_id as blob_id_of
-from server.core.config import Settings
-from server.store.blob_s3 import S3BlobStore
-from server.store.blobs import (
+from horn.schemas import npy
+from horn.schemas.contenthash import blob_id as blob_id_of
+from horn.server.core.config import Settings
+from horn.server.store.blob_s3 import S3BlobStore
+from horn.server.store.blobs import (
     BlobError,
     BlobStore,
     BlobTooLarge,

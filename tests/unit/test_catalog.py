@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from schemas.catalog import CATEGORIES, load_catalog, suggest
-from worker import catalog_gen
+from horn.schemas.catalog import CATEGORIES, load_catalog, suggest
+from horn.worker import catalog_gen
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def built() -> dict[str, Any]:
 def test_catalog_is_current_against_installed_keras(built: dict[str, Any]) -> None:
     on_disk = json.loads((ROOT / "schemas" / "keras_catalog.json").read_text())
     assert built == on_disk, (
-        "schemas/keras_catalog.json is stale; run `python -m worker.catalog_gen`"
+        "schemas/keras_catalog.json is stale; run `python -m horn.worker.catalog_gen`"
     )
 
 
@@ -35,7 +35,7 @@ def test_check_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert catalog_gen.main(["--check", "--output", str(out)]) == 1
     assert re.search(
         r"schemas/keras_catalog.json is stale for keras \d+\.\d+\.\d+; "
-        r"run `python -m worker.catalog_gen`",
+        r"run `python -m horn.worker.catalog_gen`",
         capsys.readouterr().err,
     )
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from client import (
-    _objects,
+from horn import _objects
+from horn.keras import (
     activations,
     callbacks,
     constraints,
@@ -20,8 +20,8 @@ from client import (
     optimizers,
     regularizers,
 )
-from client.optimizers import schedules
-from schemas.catalog import load_catalog
+from horn.keras.optimizers import schedules
+from horn.schemas.catalog import load_catalog
 from tests.unit._catalog_samples import sample_kwargs
 
 ROUND_TRIP_CATEGORIES = (

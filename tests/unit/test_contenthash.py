@@ -10,7 +10,7 @@ from pathlib import Path
 import blake3
 import numpy as np
 
-from schemas import contenthash
+from horn.schemas import contenthash
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_a_forked_child_hashes_after_its_parent_did() -> None:
     (its thread pool is not rebuilt after `fork`); horn's hash stays on one thread."""
     script = textwrap.dedent("""
         import os, signal
-        from schemas import contenthash
+        from horn.schemas import contenthash
         data = os.urandom(64 << 20)
         parent = contenthash.blob_id(data)
         pid = os.fork()

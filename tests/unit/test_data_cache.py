@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
-from worker.data_cache import DataCache  # noqa: E402
+from horn.worker.data_cache import DataCache  # noqa: E402
 
 MB = 1024 * 1024
 

@@ -9,16 +9,17 @@ import blake3
 import numpy as np
 import pytest
 
-import client as keras
-from client import _data, layers
-from schemas import contenthash, npy
+import horn
+from horn import _data, keras
+from horn.keras import layers
+from horn.schemas import contenthash, npy
 
 
 @pytest.fixture()
 def model() -> keras.Sequential:
     # Points at a port nobody listens on: any attempt to send would raise ConnectError,
     # so a ValueError proves the check happened before the network.
-    keras.connect("http://127.0.0.1:9", max_retries=1)
+    horn.connect("http://127.0.0.1:9", max_retries=1)
     m = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
     m.compile(optimizer="sgd", loss="mse")
     return m
@@ -58,7 +59,7 @@ def test_fit_before_compile() -> None:
 
 
 def test_unreachable_server_says_what_to_do(model: keras.Sequential) -> None:
-    with pytest.raises(keras.errors.ConnectError, match="horn up"):
+    with pytest.raises(horn.errors.ConnectError, match="horn up"):
         model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from client import errors
-from worker.tasks.run_job import describe_error
+from horn import errors
+from horn.worker.tasks.run_job import describe_error
 
 
 @pytest.mark.parametrize(("status", "cls"), [

@@ -1,4 +1,4 @@
-"""`schemas.estimate` counts the parameters Keras counts, from the JSON alone."""
+"""`horn.schemas.estimate` counts the parameters Keras counts, from the JSON alone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from schemas.estimate import estimate_model
+from horn.schemas.estimate import estimate_model
 
 
 @pytest.fixture(scope="module")

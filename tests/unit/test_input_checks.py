@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import client
+from horn import keras as horn_keras
 
 keras = pytest.importorskip("keras")
 
@@ -46,12 +46,13 @@ def test_same_error_as_keras(case: str) -> None:
     with pytest.raises(Exception) as expected:  # noqa: PT011 - whatever Keras raises
         _mistakes(keras)[case]()
     with pytest.raises(type(expected.value)) as got:
-        _mistakes(client)[case]()
+        _mistakes(horn_keras)[case]()
     assert _normalized(str(got.value)).startswith(_normalized(str(expected.value)))
 
 
 def test_broadcastable_merges_and_their_shapes() -> None:
-    a, b = client.Input((4, 1)), client.Input((4, 6))
-    assert client.layers.Add()([a, b]).shape == (None, 4, 6)
-    joined = client.layers.Concatenate(axis=1)([client.Input((4, 6)), client.Input((2, 6))])
+    a, b = horn_keras.Input((4, 1)), horn_keras.Input((4, 6))
+    assert horn_keras.layers.Add()([a, b]).shape == (None, 4, 6)
+    joined = horn_keras.layers.Concatenate(axis=1)([horn_keras.Input((4, 6)),
+                                                    horn_keras.Input((2, 6))])
     assert joined.shape == (None, 6, 6)

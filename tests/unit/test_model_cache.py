@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from worker.model_cache import ModelCache, shape_of, variable_bytes
+from horn.worker.model_cache import ModelCache, shape_of, variable_bytes
 
 
 @dataclass

@@ -6,17 +6,23 @@ import json
 
 import pytest
 
-import client as keras
-from client import layers
+import horn
+from horn import keras
+from horn.keras import layers
 
 
 def test_public_names_are_the_documented_ones() -> None:
+    """horn's own names are at `horn`; `horn.keras` holds Keras's names only."""
+    assert sorted(horn.__all__) == [
+        "Connection", "__version__", "connect", "errors", "get_connection", "jobs", "keras"]
     assert sorted(keras.__all__) == [
-        "Connection", "History", "Input", "Model", "Sequential", "activations", "callbacks",
-        "connect", "constraints", "errors", "get_connection", "initializers", "jobs", "layers",
-        "losses", "metrics", "models", "optimizers", "regularizers", "utils"]
-    for name in keras.__all__:
-        assert getattr(keras, name) is not None
+        "Input", "Model", "Sequential", "activations", "callbacks", "constraints",
+        "initializers", "layers", "losses", "metrics", "models", "optimizers",
+        "regularizers", "utils"]
+    for module in (horn, keras):
+        for name in module.__all__:
+            assert getattr(module, name) is not None
+    assert keras.callbacks.History is not None
 
 
 def test_list_and_add_build_the_same_spec() -> None:

@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 
-from client._progress import Progbar, format_time_per_unit, format_value
+from horn._progress import Progbar, format_time_per_unit, format_value
 
 STEPS = [(1, 0.40, {"accuracy": 0.1, "loss": 2.31}),
          (5, 0.52, {"accuracy": 0.4, "loss": 1.52}),

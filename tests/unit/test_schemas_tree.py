@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.tree import flatten, map_leaves
+from horn.schemas.tree import flatten, map_leaves
 
 
 def test_map_leaves_visits_leaves_in_flatten_order() -> None:

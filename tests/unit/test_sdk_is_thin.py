@@ -22,12 +22,12 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError(f"the SDK must not import {{name}}")
         return None
 sys.meta_path.insert(0, Block())
-import client as keras
-from client import layers
+from horn import keras
+from horn.keras import layers
 for ns in ("activations", "callbacks", "constraints", "initializers", "layers", "losses",
            "metrics", "optimizers", "regularizers", "utils"):
     getattr(keras, ns)
-from client.optimizers import schedules
+from horn.keras.optimizers import schedules
 schedules.ExponentialDecay(0.1, 100, 0.9)
 model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
 model.compile(optimizer=keras.optimizers.AdamW(), loss="mse", metrics=["mae"])

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server import cli
-from server.core.config import Settings, get_settings
-from server.main import create_app
-from server.store.migrate import upgrade
+from horn.server import cli
+from horn.server.core.config import Settings, get_settings
+from horn.server.main import create_app
+from horn.server.store.migrate import upgrade
 
 
 def _sample(text: str, name: str) -> float | None:

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from server.api.main import ERROR_RESPONSES
-from server.core.config import Settings
-from server.main import create_app
-from server.store.migrate import upgrade
+from horn.server.api.main import ERROR_RESPONSES
+from horn.server.core.config import Settings
+from horn.server.main import create_app
+from horn.server.store.migrate import upgrade
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from schemas import npy
-from schemas.api import JobStatus
-from schemas.contenthash import blob_id as blob_id_of
-from server.store import jobs, models
-from server.store.blobs import BlobError, BlobTooLarge, LocalBlobStore
-from server.store.db import make_engine, transaction
-from server.store.migrate import SchemaOutOfDate, check_schema, upgrade
+from horn.schemas import npy
+from horn.schemas.api import JobStatus
+from horn.schemas.contenthash import blob_id as blob_id_of
+from horn.server.store import jobs, models
+from horn.server.store.blobs import BlobError, BlobTooLarge, LocalBlobStore
+from horn.server.store.db import make_engine, transaction
+from horn.server.store.migrate import SchemaOutOfDate, check_schema, upgrade
 
 
 @pytest.fixture()
@@ -74,7 +74,7 @@ def test_idempotency_key_finds_the_job(engine: Engine) -> None:
 
 def test_repeated_epoch_metrics_are_replaced(engine: Engine) -> None:
     job_id = _job(engine)
-    from server.store.tables import utcnow
+    from horn.server.store.tables import utcnow
 
     with transaction(engine) as session:
         jobs.add_epoch_metrics(session, job_id, 0, {"loss": 1.0}, 10, utcnow())
@@ -124,9 +124,9 @@ def test_blob_store_accepts_only_what_it_was_promised(tmp_path: Path) -> None:
 def test_a_job_read_as_its_view_columns_shows_as_the_row_does() -> None:
     from datetime import UTC, datetime
 
-    from server.api.routes.jobs import to_public
-    from server.store.loopreads import JOB_VIEW_COLUMNS
-    from server.store.tables import JobRow
+    from horn.server.api.routes.jobs import to_public
+    from horn.server.store.loopreads import JOB_VIEW_COLUMNS
+    from horn.server.store.tables import JobRow
 
     when = datetime(2026, 11, 30, 1, 2, 3, tzinfo=UTC)
     row = JobRow(id="a" * 32, owner="alice", model_id="b" * 32, kind="fit",

@@ -1,4 +1,4 @@
-"""`server.serving`: the sockets each server process binds for itself, and the command
+"""`horn.server.serving`: the sockets each server process binds for itself, and the command
 `horn server` runs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from server import cli, serving
+from horn.server import cli, serving
 
 linux_only = pytest.mark.skipif(not serving.spreads_connections(),
                                 reason="SO_REUSEPORT spreads connections on Linux only")
@@ -51,7 +51,7 @@ def test_the_server_command() -> None:
     assert single[1:4] == ["-m", "uvicorn", serving.APP] and "--workers" not in single
     several = cli._server_command("127.0.0.1", 8000, 3)
     if serving.spreads_connections():
-        assert several[1:] == ["-m", "server.serving", "--host", "127.0.0.1", "--port",
+        assert several[1:] == ["-m", "horn.server.serving", "--host", "127.0.0.1", "--port",
                                "8000", "--workers", "3"]
     else:
         assert several[1:3] == ["-m", "uvicorn"] and several[-2:] == ["--workers", "3"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from client import utils
+from horn.keras import utils
 
 keras = pytest.importorskip("keras")
 

@@ -1,4 +1,4 @@
-"""`schemas.validate`: real Keras JSON passes, anything that could run code is refused."""
+"""`horn.schemas.validate`: real Keras JSON passes, anything that could run code is refused."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from client import layers, optimizers
-from schemas.validate import MAX_DEPTH, SpecError, validate_keras_config
+from horn.keras import layers, optimizers
+from horn.schemas.validate import MAX_DEPTH, SpecError, validate_keras_config
 
 
 @pytest.fixture(scope="module")

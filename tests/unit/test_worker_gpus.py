@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.gpus import WorkerSlot, detect_gpus, parse_visible, plan_workers
+from horn.worker.gpus import WorkerSlot, detect_gpus, parse_visible, plan_workers
 
 
 def test_one_worker_per_gpu_each_pinned_and_named() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from worker.heartbeat import Heartbeat
+from horn.worker.heartbeat import Heartbeat
 
 
 class _Sink:

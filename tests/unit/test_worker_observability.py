@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from server.core.config import get_settings
-from worker.logs import JobContextFilter, JsonFormatter, job_log_context
+from horn.server.core.config import get_settings
+from horn.worker.logs import JobContextFilter, JsonFormatter, job_log_context
 
 
 def _line(logger: logging.Logger, message: str, **extra: object) -> dict[str, object]:
@@ -20,19 +20,19 @@ def _line(logger: logging.Logger, message: str, **extra: object) -> dict[str, ob
 
 
 def test_every_line_inside_a_job_carries_its_id() -> None:
-    logger = logging.getLogger("worker.some.module")
+    logger = logging.getLogger("horn.worker.some.module")
     with job_log_context("job-123"):
         inside = _line(logger, "epoch %d done" % 3, devices=["/CPU:0"])
     outside = _line(logger, "idle")
     assert inside["job_id"] == "job-123" and inside["message"] == "epoch 3 done"
     assert inside["devices"] == ["/CPU:0"] and inside["level"] == "INFO"
-    assert inside["logger"] == "worker.some.module"
+    assert inside["logger"] == "horn.worker.some.module"
     assert outside["job_id"] is None
 
 
 def test_strategy_scope_and_mixed_precision(monkeypatch: pytest.MonkeyPatch) -> None:
     keras = pytest.importorskip("keras")
-    runtime = pytest.importorskip("worker.runtime")
+    runtime = pytest.importorskip("horn.worker.runtime")
     monkeypatch.setenv("HORN_MIXED_PRECISION", "1")
     get_settings.cache_clear()
     try:
@@ -59,7 +59,7 @@ def test_epoch_timer_observes_each_epoch() -> None:
     np = pytest.importorskip("numpy")
     from prometheus_client import REGISTRY
 
-    from worker import metrics
+    from horn.worker import metrics
 
     before = REGISTRY.get_sample_value("horn_worker_epoch_duration_seconds_count") or 0.0
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from schemas import npy
-from server.store.blobs import LocalBlobStore, has_ref
-from server.store.db import make_engine, transaction
-from server.store.migrate import upgrade
-from worker.tasks.execute import _predict
+from horn.schemas import npy
+from horn.server.store.blobs import LocalBlobStore, has_ref
+from horn.server.store.db import make_engine, transaction
+from horn.server.store.migrate import upgrade
+from horn.worker.tasks.execute import _predict
 
 
 class FixedModel:

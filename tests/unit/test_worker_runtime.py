@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-import client as keras_client
-from client import layers
-from worker.events import clean_logs
+from horn import keras as keras_client
+from horn.keras import layers
+from horn.worker.events import clean_logs
 
 keras = pytest.importorskip("keras")
-runtime = pytest.importorskip("worker.runtime")
+runtime = pytest.importorskip("horn.worker.runtime")
 
 
 def _client_model() -> keras_client.Sequential:
@@ -212,7 +212,7 @@ def test_kept_kernels_are_emptied_by_the_next_full_collection(
 @pytest.mark.parametrize("seed", [None, 7])
 def test_a_job_s_build_empties_the_kernel_cache_only_when_seeded(
         monkeypatch: pytest.MonkeyPatch, seed: int | None) -> None:
-    from worker.tasks import execute
+    from horn.worker.tasks import execute
 
     calls: list[bool] = []
     monkeypatch.setattr(runtime, "reset_session",
@@ -244,7 +244,7 @@ class _RefusingSink:
 def test_a_refused_epoch_record_fails_training_at_the_next_batch() -> None:
     from sqlalchemy.exc import DataError
 
-    from worker.progress import ProgressCallback
+    from horn.worker.progress import ProgressCallback
 
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
@@ -305,7 +305,7 @@ def test_data_autotune_off_changes_no_batch_and_no_number() -> None:
 
 
 def test_warm_up_applies_the_data_autotune_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.core.config import get_settings
+    from horn.server.core.config import get_settings
 
     try:
         monkeypatch.delenv("HORN_DATA_AUTOTUNE", raising=False)

@@ -1,5 +1,5 @@
 """Celery tasks of the worker. One task, `horn.run_job`, dispatches on the job's kind."""
 
-from worker.tasks.run_job import run_job
+from horn.worker.tasks.run_job import run_job
 
 __all__ = ["run_job"]

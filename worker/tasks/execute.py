@@ -11,26 +11,26 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from schemas.api import JobKind, JobStatus
-from schemas.npy import to_data_url, to_npy_bytes
-from schemas.tree import flatten, map_leaves
-from server.core.config import Settings
-from server.store import jobs as job_store
-from server.store import models as model_store
-from server.store.blobs import BlobStore, make_blob_store, record_blob
-from server.store.db import transaction
-from worker import checkpoints, data_cache, metrics, model_cache, runtime
-from worker.events import EventSink, LeaseLost, clean_logs, retry_db
-from worker.heartbeat import Heartbeat
-from worker.metrics import epoch_timer
-from worker.progress import ProgressCallback
+from horn.schemas.api import JobKind, JobStatus
+from horn.schemas.npy import to_data_url, to_npy_bytes
+from horn.schemas.tree import flatten, map_leaves
+from horn.server.core.config import Settings
+from horn.server.store import jobs as job_store
+from horn.server.store import models as model_store
+from horn.server.store.blobs import BlobStore, make_blob_store, record_blob
+from horn.server.store.db import transaction
+from horn.worker import checkpoints, data_cache, metrics, model_cache, runtime
+from horn.worker.events import EventSink, LeaseLost, clean_logs, retry_db
+from horn.worker.heartbeat import Heartbeat
+from horn.worker.metrics import epoch_timer
+from horn.worker.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
 
 
 def _load(blobs: BlobStore, ref: Any) -> Any:
     """The job's arrays (a name, list or dict of blob ids): NumPy arrays, or the tensors
-    this child kept of them (`worker.data_cache`)."""
+    this child kept of them (`horn.worker.data_cache`)."""
     if ref is None:
         return None
     if isinstance(ref, str):
@@ -184,8 +184,8 @@ def _run_kind(engine: Engine, settings: Settings, job_id: str, sink: EventSink,
     if kind is JobKind.INSPECT:
         return Outcome(JobStatus.SUCCEEDED, runtime.describe(model, args))
     if kind is JobKind.SESSION:
-        from worker.session import serve
-        from worker.tasks.run_job import describe_error
+        from horn.worker.session import serve
+        from horn.worker.tasks.run_job import describe_error
 
         initial = None
         if not has_weights:  # keep the initial weights, as one Keras process would

@@ -18,12 +18,12 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
-from schemas.api import JobKind, JobStatus
-from server.core.config import get_settings
-from server.store import jobs as store
-from server.store.db import get_engine, is_outage, transaction
-from worker.events import EventSink, LeaseLost, retry_db
-from worker.heartbeat import Heartbeat
+from horn.schemas.api import JobKind, JobStatus
+from horn.server.core.config import get_settings
+from horn.server.store import jobs as store
+from horn.server.store.db import get_engine, is_outage, transaction
+from horn.worker.events import EventSink, LeaseLost, retry_db
+from horn.worker.heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def run_job(self: Any, job_id: str) -> None:
                           time_limit=time_limit)
     with heartbeat:
         try:
-            from worker.tasks import execute
+            from horn.worker.tasks import execute
 
             outcome = execute.run(engine, settings, job_id, sink, heartbeat)
         except LeaseLost:
@@ -104,7 +104,7 @@ def run_job(self: Any, job_id: str) -> None:
             log.debug("%s", traceback.format_exc())
             outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(exc))
     _record(engine, sink, job_id, worker, outcome, settings.lease_seconds)
-    from worker import runtime
+    from horn.worker import runtime
 
     runtime.collect_garbage()
 
@@ -112,7 +112,7 @@ def run_job(self: Any, job_id: str) -> None:
 @functools.cache
 def _notifier(broker_url: str) -> Callable[[str], None] | None:
     """Publishes event notices where the broker is Redis (one client per process)."""
-    from server.relay import EventNotifier, uses_redis
+    from horn.server.relay import EventNotifier, uses_redis
 
     return EventNotifier(broker_url).notify if uses_redis(broker_url) else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from schemas.accounts import (
+from horn.schemas.accounts import (
     USER_NAME_PATTERN,
     ApiKeyCreate,
     ApiKeyCreated,
@@ -14,11 +14,11 @@ from schemas.accounts import (
     UserPublic,
     UsersPublic,
 )
-from server.api.deps import AdminUser, CurrentUser, SessionDep
-from server.api.strict import StrictJSONRoute
-from server.core.errors import Conflict, NotFound
-from server.store import users as store
-from server.store.tables import ApiKey, User, utcnow
+from horn.server.api.deps import AdminUser, CurrentUser, SessionDep
+from horn.server.api.strict import StrictJSONRoute
+from horn.server.core.errors import Conflict, NotFound
+from horn.server.store import users as store
+from horn.server.store.tables import ApiKey, User, utcnow
 
 router = APIRouter(tags=["accounts"], route_class=StrictJSONRoute)
 

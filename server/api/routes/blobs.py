@@ -11,14 +11,14 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from schemas.api import BlobPublic, BlobsMissing, BlobsMissingRequest
-from server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
-from server.api.routing import releasing_sessions
-from server.api.strict import StrictJSONRoute
-from server.core.errors import NotFound
-from server.store import blobs as store
-from server.store.loopreads import LoopReads
-from server.store.tables import BlobRow
+from horn.schemas.api import BlobPublic, BlobsMissing, BlobsMissingRequest
+from horn.server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
+from horn.server.api.routing import releasing_sessions
+from horn.server.api.strict import StrictJSONRoute
+from horn.server.core.errors import NotFound
+from horn.server.store import blobs as store
+from horn.server.store.loopreads import LoopReads
+from horn.server.store.tables import BlobRow
 
 router = APIRouter(prefix="/blobs", tags=["blobs"], route_class=StrictJSONRoute)
 
@@ -84,7 +84,7 @@ async def download(blob_id: str, request: Request, session: SessionDep, blobs: B
 async def _usable_size(request: Request, session: Session, blob_id: str, owner: str
                        ) -> int | None:
     """The blob's size when `owner` may use it: read on the event loop on PostgreSQL
-    (`server.store.loopreads`), otherwise through the ORM in the thread pool."""
+    (`horn.server.store.loopreads`), otherwise through the ORM in the thread pool."""
     reads: LoopReads | None = request.app.state.loop_reads
     if reads is not None:
         return await reads.blob_size(owner, blob_id)

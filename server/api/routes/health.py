@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from schemas.api import Health
-from server import __version__
-from server.api.deps import SessionDep
-from server.api.routing import ReleasingRoute
+from horn.schemas.api import Health
+from horn.server import __version__
+from horn.server.api.deps import SessionDep
+from horn.server.api.routing import ReleasingRoute
 
 router = APIRouter(tags=["health"], route_class=ReleasingRoute)
 

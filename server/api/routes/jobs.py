@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from schemas.api import (
+from horn.schemas.api import (
     JobCreate,
     JobKind,
     JobPublic,
@@ -24,8 +24,8 @@ from schemas.api import (
     MetricsPublic,
     args_model,
 )
-from schemas.validate import validate_keras_config
-from server.api.deps import (
+from horn.schemas.validate import validate_keras_config
+from horn.server.api.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
@@ -33,17 +33,17 @@ from server.api.deps import (
     event_wakeups,
     read_job,
 )
-from server.api.strict import StrictJSONRoute
-from server.core import limits
-from server.core.errors import Conflict, InvalidArgument, NotFound
-from server.queue import send_job
-from server.store import jobs as store
-from server.store.blobs import check_blob_id, usable_blob
-from server.store.db import session_factory
-from server.store.loopreads import LoopReads
-from server.store.models import get_model
-from server.store.tables import JobRow
-from server.wakeups import Watch
+from horn.server.api.strict import StrictJSONRoute
+from horn.server.core import limits
+from horn.server.core.errors import Conflict, InvalidArgument, NotFound
+from horn.server.queue import send_job
+from horn.server.store import jobs as store
+from horn.server.store.blobs import check_blob_id, usable_blob
+from horn.server.store.db import session_factory
+from horn.server.store.loopreads import LoopReads
+from horn.server.store.models import get_model
+from horn.server.store.tables import JobRow
+from horn.server.wakeups import Watch
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 log = logging.getLogger(__name__)
@@ -271,7 +271,7 @@ async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIt
 
 class EventWake:
     """How an event stream waits for the next events: a notice from the worker through
-    the process's shared Redis subscription (`server.wakeups`, where Redis is the
+    the process's shared Redis subscription (`horn.server.wakeups`, where Redis is the
     broker), or else its poll interval.
 
     With notices the stream still looks at the database every `RECHECK` seconds, for
@@ -287,7 +287,7 @@ class EventWake:
     @classmethod
     async def open(cls, request: Request, job_id: str, poll: float) -> EventWake:
         """Subscribe before the first read, so that no notice can be missed."""
-        from server.relay import events_channel
+        from horn.server.relay import events_channel
 
         hub = event_wakeups(request)
         if hub is None:

@@ -9,17 +9,17 @@ from pathlib import Path
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from schemas.api import MAX_NAME_LENGTH, ModelCreate, ModelPublic
-from schemas.estimate import TRAINING_COPIES
-from schemas.imports import ModelImported
-from schemas.validate import validate_keras_config
-from server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
-from server.api.strict import StrictJSONRoute
-from server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
-from server.core.limits import check_model_size
-from server.importing import ImportRefused, check_keras_file
-from server.store import models as store
-from server.store.tables import ModelRow
+from horn.schemas.api import MAX_NAME_LENGTH, ModelCreate, ModelPublic
+from horn.schemas.estimate import TRAINING_COPIES
+from horn.schemas.imports import ModelImported
+from horn.schemas.validate import validate_keras_config
+from horn.server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
+from horn.server.api.strict import StrictJSONRoute
+from horn.server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.core.limits import check_model_size
+from horn.server.importing import ImportRefused, check_keras_file
+from horn.server.store import models as store
+from horn.server.store.tables import ModelRow
 
 router = APIRouter(prefix="/models", tags=["models"], route_class=StrictJSONRoute)
 

@@ -23,10 +23,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from schemas.api import JobKind, JobStatus, SessionCallResult
-from schemas.frames import STREAM_OPS
-from server import relay
-from server.api.deps import (
+from horn.schemas.api import JobKind, JobStatus, SessionCallResult
+from horn.schemas.frames import STREAM_OPS
+from horn.server import relay
+from horn.server.api.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
@@ -35,12 +35,12 @@ from server.api.deps import (
     read_job,
     relay_client,
 )
-from server.api.routing import ReleasingRoute
-from server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
-from server.core.ratelimit import RateLimiter
-from server.store import jobs as job_store
-from server.store import sessions as store
-from server.store.db import session_factory
+from horn.server.api.routing import ReleasingRoute
+from horn.server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.core.ratelimit import RateLimiter
+from horn.server.store import jobs as job_store
+from horn.server.store import sessions as store
+from horn.server.store.db import session_factory
 
 router = APIRouter(prefix="/jobs", tags=["sessions"], route_class=ReleasingRoute)
 
@@ -93,7 +93,7 @@ again (a revoked key stops its open streams within this time)."""
 @router.websocket("/{job_id}/calls/stream")
 async def call_stream(websocket: WebSocket, job_id: str) -> None:
     """The same calls as `POST /{job_id}/calls` (`train`, `test`, `predict`) over one
-    websocket: each message a frame (`schemas.frames`) whose header is
+    websocket: each message a frame (`horn.schemas.frames`) whose header is
     `{"op", "args"}` and whose payload is the batch's `.npz`; each answer a frame whose
     header is the `SessionCallResult` (without `npz`) and whose payload is the outputs'
     `.npz`, or `{"status": "error", "http_status", "error"}` for what the POST would
@@ -191,7 +191,7 @@ async def _check_body(op: str, body: bytes, max_bytes: int) -> None:
         InvalidArgument, PayloadTooLarge: it is not.
     """
     if op in ("train", "test", "predict"):
-        from server.api.routes.weights import check_batch_archive
+        from horn.server.api.routes.weights import check_batch_archive
 
         check_batch_archive(body, max_bytes)
     elif op == "load_weights":
@@ -256,7 +256,7 @@ async def _check_session(request: HTTPConnection, session: Session | None, job_i
 
 async def _relay_call(request: HTTPConnection, redis: Any, job_id: str, op: str,
                       args: dict[str, Any], body: bytes) -> bytes:
-    """Send a call through Redis and wait for its answer frame (see `server.relay`)."""
+    """Send a call through Redis and wait for its answer frame (see `horn.server.relay`)."""
     token, frame = relay.new_call(op, args, body)
     key = relay.calls_key(job_id)
     await redis.rpush(key, frame)
@@ -285,7 +285,7 @@ def _session_ended(request: HTTPConnection, job_id: str) -> bool:
 
 async def _check_weights_file(data: bytes, max_bytes: int) -> None:
     """An uploaded `.weights.h5` is inspected like an imported model's weights."""
-    from server.importing import ImportRefused, check_hdf5
+    from horn.server.importing import ImportRefused, check_hdf5
 
     if not data.startswith(b"\x89HDF\r\n\x1a\n"):
         raise InvalidArgument("Expected a Keras `.weights.h5` file (HDF5). Received bytes "

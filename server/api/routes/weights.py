@@ -9,11 +9,11 @@ import zipfile
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from schemas import npy
-from server.api.deps import CurrentUser, SessionDep, SettingsDep
-from server.api.routing import ReleasingRoute
-from server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
-from server.store import models as store
+from horn.schemas import npy
+from horn.server.api.deps import CurrentUser, SessionDep, SettingsDep
+from horn.server.api.routing import ReleasingRoute
+from horn.server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.store import models as store
 
 router = APIRouter(prefix="/models", tags=["models"], route_class=ReleasingRoute)
 

@@ -3,7 +3,7 @@
 Pass one as an optimizer's ``learning_rate``; it runs on the horn worker.
 
 Example:
-    >>> from client.optimizers import schedules
+    >>> from horn.keras.optimizers import schedules
     >>> schedules.ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.9).decay_rate
     0.9
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._bases import LearningRateSchedule as LearningRateSchedule
-from client._namespace import install_namespace, missing_attribute
+from horn._bases import LearningRateSchedule as LearningRateSchedule
+from horn._namespace import install_namespace, missing_attribute
 
 __all__ = install_namespace("schedules", globals())
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._bases import Constraint as Constraint
-from client._namespace import install_namespace, missing_attribute
+from horn._bases import Constraint as Constraint
+from horn._namespace import install_namespace, missing_attribute
 
 __all__ = install_namespace("constraints", globals())
 

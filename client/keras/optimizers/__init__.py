@@ -1,10 +1,10 @@
 """Keras optimizers (``keras.optimizers``), built from the horn catalog.
 
 Same names, arguments and defaults as the installed Keras; the optimizer runs on the
-horn worker. Learning-rate schedules are in `client.optimizers.schedules`.
+horn worker. Learning-rate schedules are in `horn.keras.optimizers.schedules`.
 
 Example:
-    >>> from client import optimizers
+    >>> from horn.keras import optimizers
     >>> optimizers.SGD(learning_rate=0.01, momentum=0.9).momentum
     0.9
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._bases import Optimizer as Optimizer
-from client._namespace import install_namespace, missing_attribute
-from client.optimizers import schedules as schedules
+from horn._bases import Optimizer as Optimizer
+from horn._namespace import install_namespace, missing_attribute
+from horn.keras.optimizers import schedules as schedules
 
 __all__ = install_namespace("optimizers", globals(), extra=["schedules"])
 

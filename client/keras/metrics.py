@@ -1,4 +1,4 @@
-"""Keras losses (``keras.losses``), built from the horn catalog.
+"""Keras metrics (``keras.metrics``), built from the horn catalog.
 
 Same names, arguments and defaults as the installed Keras; the computation runs on
 the horn worker.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._bases import Loss as Loss
-from client._namespace import install_namespace, missing_attribute
+from horn._bases import Metric as Metric
+from horn._namespace import install_namespace, missing_attribute
 
-__all__ = install_namespace("losses", globals())
+__all__ = install_namespace("metrics", globals())
 
 
 def __getattr__(name: str) -> Any:
     """Generated names are set at import; anything else is a misspelling."""
-    raise missing_attribute(__name__, "losses", name)
+    raise missing_attribute(__name__, "metrics", name)

@@ -6,7 +6,7 @@ layer runs on the horn worker. ``Lambda``, ``TFSMLayer``, ``TorchModuleWrapper``
 client code on the server.
 
 Example:
-    >>> from client import layers
+    >>> from horn.keras import layers
     >>> layers.Dense(64, activation="relu").units
     64
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._bases import Layer as Layer
-from client._namespace import install_namespace, missing_attribute
+from horn._bases import Layer as Layer
+from horn._namespace import install_namespace, missing_attribute
 
 
 class _InputLayerBase(Layer):
@@ -114,7 +114,7 @@ def __getattr__(name: str) -> Any:
     """`layers.Input` is `keras.Input`, as in Keras; generated names are set at import,
     and anything else is a misspelling."""
     if name == "Input":
-        from client.models import Input
+        from horn.keras.models import Input
 
         return Input
     raise missing_attribute(__name__, "layers", name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client._namespace import install_namespace, missing_attribute
+from horn._namespace import install_namespace, missing_attribute
 
 __all__ = install_namespace("activations", globals())
 

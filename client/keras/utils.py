@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from client._progress import Progbar
+from horn._progress import Progbar
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:

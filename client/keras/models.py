@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from client import _batches, _functional, _objects, _training, errors
-from client._history import History
-from client._http import Connection, get_connection
-from client._objects import register_layer_call
-from client._tensors import KerasTensor
+from horn import _batches, _functional, _objects, _training, errors
+from horn._http import Connection, get_connection
+from horn._objects import register_layer_call
+from horn._tensors import KerasTensor
+from horn.keras.callbacks import History
 
 _DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy",
                  "config": {"name": "float32"}, "registered_name": None}
@@ -41,7 +41,7 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
         A `KerasTensor`.
 
     Example:
-        >>> import client as keras
+        >>> from horn import keras
         >>> keras.Input((784,)).shape
         (None, 784)
     """
@@ -64,7 +64,7 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
             raise ValueError(f"Invalid shape for Input: every dimension must be a "
                              f"non-negative integer or None. Received: shape={full[1:]}")
     full = tuple(None if d is None else int(d) for d in full)
-    from client import layers
+    from horn.keras import layers
 
     layer = layers.InputLayer(batch_shape=full, dtype=dtype or "float32", sparse=bool(sparse),
                               name=name or _objects.auto_name("input_layer"),
@@ -202,9 +202,9 @@ class Model:
             jit_compile: XLA compilation on the worker (`"auto"`, True, False).
             auto_scale_loss: loss scaling under mixed precision.
         """
-        from client import losses as losses_ns
-        from client import metrics as metrics_ns
-        from client import optimizers as optimizers_ns
+        from horn.keras import losses as losses_ns
+        from horn.keras import metrics as metrics_ns
+        from horn.keras import optimizers as optimizers_ns
 
         self.optimizer = optimizers_ns.get(optimizer)
         _check_names(loss, losses_ns.get)
@@ -421,7 +421,7 @@ class Model:
         Prints Keras's progress bar from the worker's events and calls your callbacks'
         `on_epoch_end(epoch, logs)` (and friends) in this process.
 
-        horn adds keyword arguments of its own: `wait=False` returns a `client.jobs.Job`
+        horn adds keyword arguments of its own: `wait=False` returns a `horn.jobs.Job`
         at once instead of waiting; `priority` (`"high"`, `"normal"`, `"low"`), `queue`
         (a named queue, e.g. `"gpu-a100"`), `time_limit` (seconds of wall time) and
         `max_attempts` (how many lost workers the job survives) schedule the job.
@@ -493,8 +493,8 @@ class Sequential(Model):
         name: the model's name.
 
     Example:
-        >>> import client as keras
-        >>> from client import layers
+        >>> from horn import keras
+        >>> from horn.keras import layers
         >>> model = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
         >>> [layer.name.startswith("dense") for layer in model.layers]
         [True]
@@ -592,7 +592,7 @@ that fits the loss)."""
 def _metric_name_check(name: str) -> Any:
     if name in _METRIC_SHORTHANDS:
         return name
-    from client import metrics as metrics_ns
+    from horn.keras import metrics as metrics_ns
 
     return metrics_ns.get(name)
 
@@ -632,7 +632,7 @@ def _serialize_nested(value: Any, namespace: Any) -> Any:
 def model_from_json(json_string: str) -> Model:
     """A client model from Keras JSON (`model.to_json()` output), Sequential or
     functional, checked against horn's allow-list first."""
-    from schemas.validate import validate_keras_config
+    from horn.schemas.validate import validate_keras_config
 
     spec = json.loads(json_string)
     validate_keras_config(spec, where="model")
@@ -698,7 +698,7 @@ def _model_from_spec(spec: dict[str, Any]) -> Model:
 
 
 def _deserialize_layer(entry: dict[str, Any]) -> Any:
-    from client import layers as layers_ns
+    from horn.keras import layers as layers_ns
 
     if entry.get("class_name") in ("Sequential", "Functional", "Model"):
         return _model_from_spec(entry)

@@ -17,7 +17,7 @@ functions (``TensorBoard``, ``BackupAndRestore``, ``RemoteMonitor``,
 ``LearningRateScheduler``) refuse construction with the reason and what to do instead.
 
 Example:
-    >>> from client import callbacks
+    >>> from horn.keras import callbacks
     >>> callbacks.EarlyStopping(patience=2)._remote
     True
 """
@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from client._namespace import install_namespace, missing_attribute
+from horn._namespace import install_namespace, missing_attribute
 
 Logs = dict[str, Any] | None
 
@@ -263,7 +263,7 @@ class ModelCheckpoint(Callback):
         self.best: float | None = initial_value_threshold
 
     def _checkpoint_args(self, position: int) -> dict[str, Any]:
-        """What the worker needs (never the path): see `schemas.api.CheckpointArgs`."""
+        """What the worker needs (never the path): see `horn.schemas.api.CheckpointArgs`."""
         fmt = "weights.h5" if self.save_weights_only else \
             ("keras" if self.filepath.endswith(".keras") else "h5")
         return {"position": position, "format": fmt, "monitor": self.monitor,
@@ -318,7 +318,37 @@ class ModelCheckpoint(Callback):
             print(f"\nEpoch {epoch + 1}: finished saving model to {path}", flush=True)
 
 
-__all__ = install_namespace("callbacks", globals(), extra=["Callback"], extra_bases=(Callback,))
+class History(Callback):
+    """Records the events of `fit`: `history` (metric name -> one value per epoch),
+    `epoch` (the epoch indices) and `params` (`verbose`, `epochs`, `steps`).
+
+    Example:
+        >>> history = model.fit(x, y, epochs=3)  # doctest: +SKIP
+        >>> history.history["loss"]  # doctest: +SKIP
+        [0.61, 0.42, 0.35]
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        if self.model is not None:
+            self.model.history = self
+
+    def __repr__(self) -> str:
+        return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
+
+
+__all__ = install_namespace("callbacks", globals(), extra=["Callback", "History"],
+                            extra_bases=(Callback,))
 
 
 def __getattr__(name: str) -> Any:
