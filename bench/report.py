@@ -1,14 +1,28 @@
-"""Figures and how they are printed: one `Row` per figure, a table, a JSON file."""
+"""Figures and how they are kept: one `Row` per figure, a table, a JSON file with the
+description of the machine that measured them."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import platform
+import re
+import socket
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Where `python -m bench` writes its figures unless `--json PATH` says otherwise."""
+
+PACKAGES = ("horn", "keras", "tensorflow", "tensorflow-cpu", "numpy", "fastapi", "uvicorn",
+            "sqlalchemy", "psycopg", "celery", "redis", "httpx", "websockets")
+"""Distributions whose installed versions are recorded with the figures."""
 
 
 @dataclass
@@ -87,10 +101,107 @@ def table(rows: Iterable[Row]) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
-def write_json(path: Path, rows: Sequence[Row], meta: dict[str, Any]) -> None:
-    """Write the rows (with their raw values) and the run's settings to `path`."""
-    body = _clean({"meta": meta, "rows": [asdict(r) for r in rows]})
+def write_json(path: Path, rows: Sequence[Row], meta: dict[str, Any],
+               machine: dict[str, Any] | None = None) -> None:
+    """Write the figures of one run to `path` as JSON.
+
+    Args:
+        path: the file to write (its folder is created if missing).
+        rows: the figures, each with its raw values.
+        meta: the run's settings (`quick`, `groups`, `sizes`).
+        machine: the machine's description; `machine_info()` when not given.
+    """
+    body = _clean({"machine": machine if machine is not None else machine_info(),
+                   "meta": meta, "rows": [asdict(r) for r in rows]})
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2, default=str) + "\n")
+
+
+def machine_info(now: datetime | None = None) -> dict[str, Any]:
+    """Describe the machine the figures are taken on: what a reader needs to compare
+    two runs (CPU, cores, memory, OS, Python, package versions, date)."""
+    cpu = _cpuinfo()
+    return {
+        "date": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "cpu_model": cpu.get("model name") or platform.processor() or platform.machine(),
+        "cpu_family_model": ":".join(cpu[k] for k in ("cpu family", "model") if k in cpu)
+                            or None,
+        "cpu_mhz": float(cpu["cpu MHz"]) if "cpu MHz" in cpu else None,
+        "virtualized": "hypervisor" in cpu.get("flags", "").split(),
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                        else os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+        "os": _os_name(),
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "packages": _package_versions(PACKAGES),
+    }
+
+
+def default_path(machine: dict[str, Any], quick: bool = False,
+                 directory: Path = RESULTS_DIR) -> Path:
+    """`<directory>/<date>-<cpu or host>[-quick].json`, numbered `-2`, `-3`, ... rather
+    than overwriting an earlier run of the same day."""
+    name = _slug(str(machine.get("cpu_model") or "")) or _slug(str(machine.get("host") or ""))
+    stem = f"{str(machine['date'])[:10]}-{name or 'machine'}" + ("-quick" if quick else "")
+    path, n = directory / f"{stem}.json", 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stem}-{n}.json"
+    return path
+
+
+def _slug(text: str) -> str:
+    """`Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz` -> `intel-xeon-platinum-8375c`."""
+    text = re.sub(r"@.*$|\((r|tm)\)|\b(cpu|processor)\b", " ", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:48].strip("-")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of `/proc/cpuinfo` (empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n", 1)[0].splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _memory_bytes() -> int | None:
+    """Physical memory, from `os.sysconf` (None where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _os_name() -> str:
+    """`PRETTY_NAME` of `/etc/os-release`, else Python's platform string."""
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.platform()
+
+
+def _package_versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions of the named distributions (those not installed left out)."""
+    versions: dict[str, str] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def _clean(value: Any) -> Any:

@@ -1,8 +1,12 @@
 """Run the benchmark suite against a production stack and print one table.
 
-    .venv/bin/python -m bench                    # the issue's sizes (many minutes)
+    .venv/bin/python -m bench                    # the full sizes (many minutes)
     .venv/bin/python -m bench --quick            # tiny sizes: checks the suite runs
     .venv/bin/python -m bench --only latency,batches --json figures.json
+
+A full run writes its figures, with the machine's description, to
+`bench/results/<date>-<cpu>.json` (`--json PATH` elsewhere, `--no-json` not at all); a
+`--quick` run writes only where `--json` says.
 
 Starts its own stack (a fresh PostgreSQL database, private Redis queues, `horn
 server`, `horn worker`) and a local Keras process, and removes them at the end. Needs
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from bench import (
     batches,
@@ -51,7 +56,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help=f"run only these benchmarks (repeatable or comma-separated): "
                              f"{', '.join(GROUPS)}")
     parser.add_argument("--json", type=Path, metavar="PATH",
-                        help="also write the figures, with their raw samples, as JSON")
+                        help="write the figures, their raw samples and the machine's "
+                             "description to PATH (default for a full run: "
+                             "bench/results/<date>-<cpu>.json)")
+    parser.add_argument("--no-json", action="store_true",
+                        help="write no JSON file")
     parser.add_argument("--keep", action="store_true",
                         help="keep the working directory (process logs) at the end")
     args = parser.parse_args(argv)
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the stack, run the selected benchmarks, print the table."""
     args = _parse(argv)
     sizes = QUICK if args.quick else FULL
+    machine = report.machine_info()  # dated when the run starts
     workdir = Path(tempfile.mkdtemp(prefix="horn-bench-"))
     stack = BenchStack(workdir)
     local = LocalKeras(workdir / "local-keras.log")
@@ -118,7 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(rows))
     for note in notes:
         print(f"note: {note}")
-    if args.json:
-        report.write_json(args.json, rows, {"quick": args.quick, "groups": args.names,
-                                            "sizes": asdict(sizes)})
+    path = _json_path(args, machine)
+    if path is not None:
+        report.write_json(path, rows, {"quick": args.quick, "groups": args.names,
+                                       "sizes": asdict(sizes)}, machine)
+        _say(f"figures written to {path}")
     return 1 if failed else 0
+
+
+def _json_path(args: argparse.Namespace, machine: dict[str, Any]) -> Path | None:
+    """Where this run's JSON goes: `--json`, else `bench/results/` for a full run."""
+    if args.no_json:
+        return None
+    if args.json is not None:
+        return Path(args.json)
+    return None if args.quick else report.default_path(machine)
