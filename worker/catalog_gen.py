@@ -9,6 +9,9 @@ Usage::
 
     python -m horn.worker.catalog_gen           # rewrite schemas/keras_catalog.json
     python -m horn.worker.catalog_gen --check   # exit 1 when the file is stale
+
+``make catalog`` runs it, then ``python -m horn._mirror.codegen``, which writes the
+static ``horn.keras`` modules from the new catalog.
 """
 
 from __future__ import annotations
@@ -206,6 +209,13 @@ def describe_signature(cls: Any) -> dict[str, Any]:
     return out
 
 
+def _summary(obj: Any) -> str:
+    """The first paragraph of an object's own docstring, on one line ("" when it has none)."""
+    doc = obj.__doc__ if isinstance(obj.__doc__, str) else ""
+    paragraph = inspect.cleandoc(doc).split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
+
+
 def _public_name(obj: Any) -> tuple[str, str] | None:
     """The ``(module, name)`` Keras writes for a built-in class or function."""
     from keras.src import api_export
@@ -288,7 +298,8 @@ def _build_category(category: str) -> dict[str, Any]:
             canonical_of[id(obj)] = canonical
             if canonical in classes:
                 continue
-            entry = {"module": module, "class_name": canonical, **describe_signature(obj)}
+            entry = {"module": module, "class_name": canonical, **describe_signature(obj),
+                     "summary": _summary(obj)}
             restricted = RESTRICTED_PARAMS.get(category, {}).get(canonical)
             if restricted:
                 entry["restricted_params"] = restricted
@@ -301,7 +312,7 @@ def _build_category(category: str) -> dict[str, Any]:
             written = _public_name(obj)
             module = written[0] if written else ns_path
             canonical_of[id(obj)] = name
-            functions[name] = {"module": module, "name": name}
+            functions[name] = {"module": module, "name": name, "summary": _summary(obj)}
 
     if src_path:
         src = _import(src_path)

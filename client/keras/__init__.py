@@ -17,7 +17,8 @@ from horn.keras import (
     regularizers,
     utils,
 )
-from horn.keras.models import Input, Model, Sequential
+from horn.keras.models import Model, Sequential
+from horn.keras.models.functional import Input
 
 __all__ = [
     "Input",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from horn import _objects
+from horn import _mirror as _objects
 from horn.keras import (
     activations,
     callbacks,

@@ -1,25 +1,8 @@
-"""Keras callbacks (``keras.callbacks``) for horn.
+"""The callbacks that run in the user's own process (``horn.keras.callbacks``).
 
-Two kinds, as the design asks:
-
-* `Callback` is a LOCAL base class mirroring ``keras.callbacks.Callback``. Subclass it;
-  your hooks run in your own process, called by ``fit``/``evaluate``/``predict`` from
-  the worker's events (``on_epoch_end(epoch, logs)`` and friends).
-* The built-in callbacks whose arguments are plain values (``EarlyStopping``,
-  ``ReduceLROnPlateau``, ``TerminateOnNaN``, ...) are catalog objects that also
-  subclass `Callback` and have ``_remote = True``: they are sent by ``_serialize()``
-  and run on the worker.
-
-``LambdaCallback`` and ``CSVLogger`` run locally. ``ModelCheckpoint`` runs on both
-sides: the worker decides when to save, as Keras does, and the file is written to your
-path by your process. Callbacks that write files on the worker, call URLs or take Python
-functions (``TensorBoard``, ``BackupAndRestore``, ``RemoteMonitor``,
-``LearningRateScheduler``) refuse construction with the reason and what to do instead.
-
-Example:
-    >>> from horn.keras import callbacks
-    >>> callbacks.EarlyStopping(patience=2)._remote
-    True
+`Callback` mirrors ``keras.callbacks.Callback``; the generated remote callbacks also
+subclass it. `LambdaCallback`, `CSVLogger` and `History` run here only;
+`ModelCheckpoint` writes, here, the files the worker decides to save.
 """
 
 from __future__ import annotations
@@ -28,8 +11,6 @@ import csv
 import os
 from collections.abc import Callable
 from typing import Any
-
-from horn._namespace import install_namespace, missing_attribute
 
 Logs = dict[str, Any] | None
 
@@ -345,12 +326,3 @@ class History(Callback):
 
     def __repr__(self) -> str:
         return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"
-
-
-__all__ = install_namespace("callbacks", globals(), extra=["Callback", "History"],
-                            extra_bases=(Callback,))
-
-
-def __getattr__(name: str) -> Any:
-    """Generated names are set at import; anything else is a misspelling."""
-    raise missing_attribute(__name__, "callbacks", name)
