@@ -31,7 +31,8 @@ def _timed(call: Callable[[], object], n: int) -> list[float]:
 
 def run(ctx: Context) -> list[Row]:
     """Time both calls both ways."""
-    from horn import _batches, keras
+    from horn import keras
+    from horn.keras.models import batches as _batches
 
     calls = ctx.sizes.batch_calls
     model = models.build(keras, "mlp")

@@ -108,17 +108,17 @@ class Job:
         """
         if self._done:
             return self._outcome
-        from horn import _training
+        from horn.keras.models import follow
 
-        level = self._verbose if verbose is None else _training.verbosity(verbose)
+        level = self._verbose if verbose is None else follow.verbosity(verbose)
         deadline = None if timeout is None else time.monotonic() + timeout
-        follower = _training.Follower(self._conn, self.id, level, self._callbacks,
-                                      {"verbose": verbose if verbose is not None else "auto"},
-                                      model=self._model)
+        follower = follow.Follower(self._conn, self.id, level, self._callbacks,
+                                   {"verbose": verbose if verbose is not None else "auto"},
+                                   model=self._model)
         end = follower.run(deadline)
-        finish = self._finish or (lambda job_id, result: _training.default_result(
+        finish = self._finish or (lambda job_id, result: follow.default_result(
             self._conn, self.kind, job_id, result, follower.params))
-        outcome = finish(self.id, _training.outcome(self.id, end))
+        outcome = finish(self.id, follow.outcome(self.id, end))
         self._outcome, self._done = outcome, True
         return outcome
 

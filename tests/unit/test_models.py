@@ -25,6 +25,15 @@ def test_public_names_are_the_documented_ones() -> None:
     assert keras.callbacks.History is not None
 
 
+def test_models_namespace_holds_the_names_of_keras_models() -> None:
+    """`horn.keras.models` has Keras's `keras.models` names that horn supports, no others
+    (`clone_model` and `save_model` are not supported; `Input` is `keras.Input`)."""
+    assert sorted(keras.models.__all__) == [
+        "Model", "Sequential", "load_model", "model_from_json"]
+    assert keras.models.Model is keras.Model and keras.models.Sequential is keras.Sequential
+    assert issubclass(keras.Sequential, keras.Model)
+
+
 def test_list_and_add_build_the_same_spec() -> None:
     a = keras.Sequential([keras.Input((4,), name="in"), layers.Dense(3, name="d")], name="m")
     b = keras.Sequential(name="m")
