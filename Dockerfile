@@ -14,6 +14,10 @@ COPY client ./client
 COPY schemas ./schemas
 COPY server ./server
 COPY worker ./worker
+COPY settings ./settings
+COPY cli ./cli
+COPY settings ./settings
+COPY cli ./cli
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # ---- base: a non-root user and the data directory (volumes inherit its owner) ----

@@ -20,12 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
-# mypy reads the package as installed (`horn`, `horn.server`, ...): scripts/lint-tree.py
-# lays it out under build/lint.
+# mypy and import-linter read the package as installed (`horn`, `horn.server`, ...):
+# scripts/lint-tree.py lays it out under build/lint. The import contracts (the arrows of
+# the architecture) are [tool.importlinter] in pyproject.toml.
 lint: $(STAMP)
-	$(PY) -m ruff check client server worker schemas tests examples bench scripts
+	$(PY) -m ruff check client server worker schemas settings cli tests examples bench scripts
 	$(PY) scripts/lint-tree.py build/lint >/dev/null
 	$(PY) -m mypy build/lint/horn
+	PYTHONPATH=build/lint $(VENV)/bin/lint-imports --no-cache
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
@@ -43,8 +45,10 @@ bench: $(STAMP)
 	scripts/ensure-services.sh
 	$(PY) -m bench $(BENCH_ARGS)
 
+# The catalog from the installed Keras, then the static horn.keras modules from it.
 catalog: $(STAMP)
 	$(PY) -m horn.worker.catalog_gen
+	$(PY) -m horn._mirror.codegen
 
 # Pin the Docker images' Python packages to the tested environment.
 constraints: $(STAMP)

@@ -136,9 +136,9 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from horn.server.core.config import Settings
     from horn.server.main import create_app
     from horn.server.store.migrate import upgrade
+    from horn.settings import ServerSettings as Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="horn-bench-"))
     db_name = None

@@ -10,7 +10,7 @@ Commands:
   wall time and CPU time (all threads) of each `model.fit` call, a fresh seeded model
   each time, after one untimed warm-up fit of two steps. `autotune: false` turns
   tf.data's autotuner off for Keras's pipelines during the command, as horn's worker
-  does (`horn.worker.runtime.set_data_autotune`); Keras's own otherwise.
+  does (`horn.worker.patches.set_data_autotune`); Keras's own otherwise.
 - `sensitivity`: {model, x, y, epochs, batch_size, pairs, period, busy} ->
   {"quiet": [...], "loaded": [...]} — wall time of `model.fit` alone and with a light
   periodic load in another process (`bench.load`), alternating, a fresh seeded model
@@ -111,7 +111,7 @@ def _timed_fit(keras: Any, args: dict[str, Any], x: Any, y: Any) -> tuple[float,
 
 
 def _fit(keras: Any, args: dict[str, Any]) -> dict[str, Any]:
-    from horn.worker.runtime import set_data_autotune
+    from horn.worker.patches import set_data_autotune
 
     autotune = bool(args.get("autotune", True))
     set_data_autotune(autotune)

@@ -113,10 +113,10 @@ class BenchStack:
             CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
             PYTHONUNBUFFERED="1")
         self.env = env
-        subprocess.run([procs.python(), "-m", "horn.server.cli", "db", "upgrade"], env=env,
+        subprocess.run([procs.python(), "-m", "horn.cli", "db", "upgrade"], env=env,
                        check=True, cwd=procs.ROOT, capture_output=True)
         self.api_key = self.create_keys(USER, 1, admin=True)[0]
-        self.server = procs.spawn([procs.python(), "-m", "horn.server.cli", "server"], env,
+        self.server = procs.spawn([procs.python(), "-m", "horn.cli", "server"], env,
                                   self._log("server"))
         worker = self.start_worker(wait=False)
         procs.wait_healthy(self.url, self.server)
@@ -144,7 +144,7 @@ class BenchStack:
         """Start one more `horn worker` (a Celery parent and one prefork child), with
         `env` added to the stack's environment."""
         log = self._log("worker")
-        proc = procs.spawn([procs.python(), "-m", "horn.server.cli", "worker"],
+        proc = procs.spawn([procs.python(), "-m", "horn.cli", "worker"],
                            {**self.env, **(env or {})}, log)
         proc.log = log  # type: ignore[attr-defined]
         self.workers.append(proc)

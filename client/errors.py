@@ -25,6 +25,8 @@ import builtins
 import functools
 from typing import Any
 
+from horn.schemas.errors import ErrorCode, code_for_status
+
 
 class HornError(Exception):
     """Base of every error raised by the SDK."""
@@ -108,12 +110,30 @@ class JobCancelled(HornError):
         self.job_id = job_id
 
 
-_STATUS_CLASSES: dict[int, type[APIError]] = {
-    400: InvalidArgument, 401: Unauthenticated, 403: Forbidden, 404: NotFound,
-    409: Conflict, 413: PayloadTooLarge, 422: InvalidArgument, 429: RateLimited,
-    500: ServerError, 502: ServiceUnavailable, 503: ServiceUnavailable,
-    504: ServiceUnavailable,
+#: The exception of each error code of the API contract (`horn.schemas.errors`).
+_CODE_CLASSES: dict[ErrorCode, type[APIError]] = {
+    ErrorCode.INVALID_ARGUMENT: InvalidArgument,
+    ErrorCode.UNAUTHENTICATED: Unauthenticated,
+    ErrorCode.FORBIDDEN: Forbidden,
+    ErrorCode.NOT_FOUND: NotFound,
+    ErrorCode.CONFLICT: Conflict,
+    ErrorCode.PAYLOAD_TOO_LARGE: PayloadTooLarge,
+    ErrorCode.RATE_LIMITED: RateLimited,
+    ErrorCode.INTERNAL: ServerError,
+    ErrorCode.UNAVAILABLE: ServiceUnavailable,
+    ErrorCode.TIMEOUT: ServiceUnavailable,
 }
+
+
+def _error_class(status_code: int, code: Any) -> type[APIError]:
+    """The class of the envelope's code; a bare status (a proxy's answer) by its code."""
+    try:
+        known = ErrorCode(code)
+    except ValueError:
+        known = None
+    if known is None or known not in _CODE_CLASSES:
+        known = code_for_status(status_code)
+    return _CODE_CLASSES.get(known, ServerError if status_code >= 500 else APIError)
 
 
 def api_error_for(status_code: int, body: Any) -> APIError:
@@ -124,7 +144,7 @@ def api_error_for(status_code: int, body: Any) -> APIError:
         code, details = error.get("code"), error.get("details")
     else:
         message, code, details = f"The server answered HTTP {status_code}.", None, None
-    cls = _STATUS_CLASSES.get(status_code, ServerError if status_code >= 500 else APIError)
+    cls = _error_class(status_code, code)
     return cls(message, status_code=status_code, code=code, details=details)
 
 

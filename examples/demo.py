@@ -34,7 +34,7 @@ def main() -> int:
         for key in ("HORN_DATABASE_URL", "HORN_BROKER_URL", "HORN_BLOB_DIR"):
             env.pop(key, None)
         print(f"Starting horn (server + worker) with data in {data_dir} ...", flush=True)
-        up = subprocess.Popen([sys.executable, "-m", "horn.server.cli", "up", "--data-dir",
+        up = subprocess.Popen([sys.executable, "-m", "horn.cli", "up", "--data-dir",
                                data_dir, "--port", str(port)], cwd=ROOT, env=env)
         try:
             deadline = time.monotonic() + 120

@@ -328,6 +328,7 @@ class JobsPublic(BaseModel):
 EventType = Literal[
     "status",
     "train_begin",
+    "resumed",
     "epoch_begin",
     "batch_end",
     "epoch_end",

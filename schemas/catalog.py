@@ -225,5 +225,6 @@ def load_catalog() -> Catalog:
     Returns:
         The shared `Catalog`.
     """
-    text = resources.files("schemas").joinpath("keras_catalog.json").read_text(encoding="utf-8")
+    catalog = resources.files("horn.schemas").joinpath("keras_catalog.json")
+    text = catalog.read_text(encoding="utf-8")
     return Catalog(json.loads(text))

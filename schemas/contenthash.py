@@ -3,11 +3,9 @@
 The SDK names every array by the hash of its `.npy` bytes before it uploads them, and
 the server hashes every upload again to check that the bytes are the ones named, so the
 hash runs twice per byte sent. It is BLAKE3 rather than SHA-256 because SHA-256 is fast
-only on CPUs with SHA instructions: ~1.9 GB/s on one core of an AMD EPYC, ~0.39 GB/s on
-an Intel Xeon of the Skylake and Cascade Lake generations (common GPU hosts), where the
-two hashes alone held a 1 GB upload on loopback to 161-215 MB/s. BLAKE3 hashes ~3.6 GB/s
-on one core of that Xeon. It is a cryptographic hash (collision resistance 2^128), which
-the blob store's contract needs: an id always names the same bytes.
+only on CPUs with SHA instructions, which many GPU hosts lack (docs/benchmarks.md has
+the figures). It is a cryptographic hash (collision resistance 2^128), which the blob
+store's contract needs: an id always names the same bytes.
 
 Always on one thread: BLAKE3's multithreaded mode runs on a thread pool that does not
 survive `fork`, so a process forked after using it (a `multiprocessing` worker, a

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from horn.server.core.config import Settings
+from horn.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _filesystem_job_ids(folder: Path) -> set[str]:
     return found
 
 
-def job_ids_in_broker(settings: Settings, queues: Iterable[str]) -> set[str] | None:
+def job_ids_in_broker(settings: BrokerSettings, queues: Iterable[str]) -> set[str] | None:
     """Job ids whose task waits in (or was delivered from) the broker; None when the
     broker cannot be inspected (then the reaper resends only after a longer delay)."""
     url = settings.resolved_broker_url()

@@ -8,18 +8,18 @@ import time
 from celery import Celery
 from sqlalchemy import Engine
 
-from horn.server.core.config import Settings
 from horn.server.queue import send_job
 from horn.server.store import jobs as job_store
 from horn.server.store import sessions
 from horn.server.store.db import transaction
+from horn.settings import ServerSettings
 
 
 class ExportFailed(RuntimeError):
     """The worker could not write the file (or did not answer in time)."""
 
 
-def export_keras(engine: Engine, sender: Celery, settings: Settings, *, owner: str,
+def export_keras(engine: Engine, sender: Celery, settings: ServerSettings, *, owner: str,
                  model_id: str, compile_config: dict | None, weights_version: int | None,
                  timeout: float = 300.0) -> bytes:
     """The model with the given weights version, as the bytes of a `.keras` file."""

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from horn.server import __version__
 from horn.server.api.main import include_api
 from horn.server.api.routes import health
-from horn.server.core.config import Settings, get_settings
 from horn.server.core.errors import install_error_handlers
 from horn.server.core.ratelimit import RateLimiter
 from horn.server.dashboard import install_dashboard
@@ -23,15 +22,16 @@ from horn.server.store.blobs import make_blob_store
 from horn.server.store.db import make_engine
 from horn.server.store.loopreads import LoopReads, loop_reads_url
 from horn.server.store.migrate import check_schema
+from horn.settings import ServerSettings, get_server_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the app for `settings` (the environment's by default).
 
     Refuses to start when the database schema is not current, saying which
     command to run.
     """
-    settings = settings or get_settings()
+    settings = settings or get_server_settings()
     engine = make_engine(settings.resolved_database_url(), pool_size=settings.server_threads)
     check_schema(engine)
     reads_url = loop_reads_url(settings.resolved_database_url())

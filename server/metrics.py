@@ -37,8 +37,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from horn.schemas.api import JobStatus
 from horn.schemas.queues import expand_queues
-from horn.server.core.config import Settings
 from horn.server.store.tables import JobRow
+from horn.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class StateCollector(Collector):
     """Reads jobs by state from the database and queue depths from the broker, at
     each scrape."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: ServerSettings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
 
@@ -165,7 +165,7 @@ class StateCollector(Collector):
         return counts, queues | named
 
 
-def queue_depths(settings: Settings, queues: list[str]) -> dict[str, int]:
+def queue_depths(settings: ServerSettings, queues: list[str]) -> dict[str, int]:
     """How many messages wait in each Celery queue of the settings' broker."""
     url = settings.resolved_broker_url()
     if url.startswith(("redis://", "rediss://")):

@@ -6,16 +6,15 @@ from typing import Any
 
 from celery import Celery
 
+from horn.schemas.names import RUN_JOB_TASK
 from horn.schemas.queues import queue_for
-from horn.server.core.config import Settings
 from horn.server.store.tables import JobRow
-
-RUN_JOB_TASK = "horn.run_job"
-"""The name of the worker's task; the message carries only the job id."""
+from horn.settings import BrokerSettings
 
 
-def make_sender(settings: Settings) -> Celery:
+def make_sender(settings: BrokerSettings) -> Celery:
     """A Celery app used only to publish (no tasks registered, no result backend)."""
+    settings.make_broker_folders()
     app = Celery("horn-server", broker=settings.resolved_broker_url(), set_as_current=False)
     app.conf.update(
         task_serializer="json",

@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 
 from horn.schemas.queues import queue_for
 from horn.server.broker import job_ids_in_broker
-from horn.server.core.config import Settings
 from horn.server.queue import send_job
 from horn.server.store import jobs as store
 from horn.server.store.db import transaction
 from horn.server.store.tables import JobRow, utcnow
+from horn.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class Reaper:
     """Runs `run_once` every `settings.reaper_interval` seconds in a daemon thread."""
 
-    def __init__(self, settings: Settings, engine: Engine, sender: Celery) -> None:
+    def __init__(self, settings: ServerSettings, engine: Engine, sender: Celery) -> None:
         self.settings = settings
         self.engine = engine
         self.sender = sender

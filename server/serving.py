@@ -3,10 +3,8 @@
 `uvicorn --workers N` binds one socket in its supervisor and hands it to every child.
 The children then race to accept: whichever wakes first takes every connection that is
 waiting (uvloop accepts until the queue is empty), so a burst of keep-alive clients (50
-scripts polling their jobs, a dashboard's tabs) lands on one process while the others
-idle, for as long as those connections live. Measured on 2 cores with 2 processes: one
-process held all 50 connections of the bench's load in some runs (1.00 core busy, 569
-requests/s), and the two shared them in others (1.68 cores, 918 requests/s).
+scripts polling their jobs, a dashboard's tabs) can land on one process while the others
+idle, for as long as those connections live.
 
 Here each child binds its own socket to the same address with `SO_REUSEPORT`, and the
 kernel spreads new connections over the children's sockets by a hash of their

@@ -2,15 +2,13 @@
 
 A client waiting on a job (`fit`, `predict`, the dashboard's job page) holds an event
 stream open; the worker publishes a notice on the job's channel after each write
-(`horn.server.relay.EventNotifier`), so the stream reads the new events at once instead of at
-its next poll of the database.
+(`horn.server.store.relay.EventNotifier`), so the stream reads the new events at once
+instead of at its next poll of the database.
 
-Each stream used to subscribe on a Redis connection of its own: a TCP connection opened
-and closed per waited-on job (a tiny `predict` opened one per call), and as many Redis
-connections as watching clients (Redis refuses clients past `maxclients`, 10,000 by
-default). Here a process shares one subscriber connection among all its streams: a
-channel is subscribed while at least one stream watches it, and one reader task hands
-each notice to the streams of its channel.
+A process shares one subscriber connection among all its streams (rather than a
+connection per waited-on job, which Redis's `maxclients` would cap): a channel is
+subscribed while at least one stream watches it, and one reader task hands each notice
+to the streams of its channel.
 
 A notice is only a hint: a stream still reads the database every `RECHECK` seconds, and
 at its poll interval while Redis is away. When the connection drops, every stream is

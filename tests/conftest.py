@@ -41,7 +41,7 @@ class Stack:
 
 def create_key(env: dict[str, str], user: str, admin: bool = False) -> str:
     """Run `horn keys create --user USER [--admin] --json`; return the key."""
-    done = subprocess.run([stack.python(), "-m", "horn.server.cli", "keys", "create", "--user",
+    done = subprocess.run([stack.python(), "-m", "horn.cli", "keys", "create", "--user",
                            user, "--json", *(["--admin"] if admin else [])], env=env,
                           check=True, cwd=stack.ROOT, capture_output=True, text=True)
     key: str = json.loads(done.stdout)["key"]
@@ -71,11 +71,11 @@ def horn_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                TF_CPP_MIN_LOG_LEVEL="2")
     py = stack.python()
     env.pop("HORN_API_KEY", None)
-    subprocess.run([py, "-m", "horn.server.cli", "db", "upgrade"], env=env, check=True,
+    subprocess.run([py, "-m", "horn.cli", "db", "upgrade"], env=env, check=True,
                    cwd=stack.ROOT)
     api_key = create_key(env, "tester", admin=True)
     env["HORN_API_KEY"] = api_key  # for SDK processes a test starts with this env
-    worker = stack.spawn([py, "-m", "horn.server.cli", "worker", "--loglevel", "INFO"], env,
+    worker = stack.spawn([py, "-m", "horn.cli", "worker", "--loglevel", "INFO"], env,
                          workdir / "worker.log")
     server = stack.spawn_server(env, port, workdir / "server.log")
     url = f"http://127.0.0.1:{port}"

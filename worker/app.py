@@ -6,7 +6,7 @@ Settings and why:
   delivered again. The database lease decides whether that delivery may run: the
   claim is one conditional UPDATE (`queued -> running`), so a duplicate finds nothing
   to claim and exits.
-- Redis's `visibility_timeout` (see `Settings.broker_transport_options`) is longer
+- Redis's `visibility_timeout` (see `BrokerSettings.broker_transport_options`) is longer
   than the hard time limit of a job, so Redis never redelivers a job that is still
   running.
 - JSON only: no pickle crosses the broker.
@@ -21,11 +21,11 @@ import os
 
 from celery import Celery, signals
 
-from horn.server.core.config import get_settings
+from horn.settings import get_worker_settings
 
 log = logging.getLogger(__name__)
 
-settings = get_settings()
+settings = get_worker_settings()
 
 app = Celery("horn-worker", broker=settings.resolved_broker_url(), include=["horn.worker.tasks"])
 app.conf.update(
@@ -59,10 +59,16 @@ def _warm_child(**_: object) -> None:
 
     get_engine.cache_clear()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from horn.worker import runtime
+    from horn.worker import memory, startup
 
-    runtime.warm_up()
-    runtime.freeze_startup_objects()
+    startup.warm_up()
+    memory.freeze_startup_objects()
+
+
+@signals.celeryd_init.connect
+def _make_broker_folders(**_: object) -> None:
+    """In the worker's parent, before it consumes: the file-system broker's folders."""
+    settings.make_broker_folders()
 
 
 @signals.celeryd_init.connect

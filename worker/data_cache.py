@@ -1,9 +1,8 @@
 """Arrays kept on a worker child between jobs, as the tensors Keras trains on.
 
 At the start of every `fit`, `evaluate` and `predict`, Keras converts each NumPy array
-it is given into a TensorFlow tensor, a copy of the whole array: for the benchmark's
-188 MB, 26 ms when the machine has huge pages at hand and 0.1-0.5 s when it has not;
-the worker first reads the array from the blob store (17 ms). A user who calls `fit`
+it is given into a TensorFlow tensor, a copy of the whole array, after the worker has
+read the array from the blob store. A user who calls `fit`
 again on the same data in one process pays that again too. A worker child keeps the
 tensors of its last jobs' arrays by blob id (the BLAKE3 hash of the array's bytes: the
 same id is the same array, for every user allowed to name it), least recently used
@@ -77,7 +76,7 @@ def cache() -> DataCache:
     """This child's cache, sized from the settings on first use."""
     global _cache
     if _cache is None:
-        from horn.server.core.config import get_settings
+        from horn.settings import get_worker_settings
 
-        _cache = DataCache(get_settings().data_cache_mb * 1024 * 1024)
+        _cache = DataCache(get_worker_settings().data_cache_mb * 1024 * 1024)
     return _cache

@@ -125,8 +125,8 @@ class EventSink:
         """Record a finished epoch: its checkpoint, metrics and event, atomically.
 
         With a `writer` the record is handed to it and training goes on meanwhile (the
-        database's work on a checkpoint is ~13 ms per 2.8 MB here, more for a larger
-        model or a remote database); without one it is written now."""
+        database's work on a checkpoint grows with the model); without one it is written
+        now."""
         numeric = {k: float(v) for k, v in logs.items()}
         when = utcnow()
 
@@ -221,7 +221,7 @@ class EventSink:
         return True
 
     def announce(self) -> None:
-        """Tell event streams that this job has new events (see `horn.server.relay`)."""
+        """Tell event streams that this job has new events (see `horn.server.store.relay`)."""
         if self.notify is not None:
             self.notify(self.job_id)
 

@@ -142,21 +142,15 @@ def task_failed() -> None:
 
 
 def _outcome(job_id: str) -> tuple[str, str] | None:
-    from horn.server.core.config import get_settings
     from horn.server.store.db import get_engine, transaction
-    from horn.server.store.tables import JobRow
+    from horn.server.store.jobs import job_outcome
+    from horn.settings import get_worker_settings
     from horn.worker.tasks.run_job import worker_name
 
     try:
-        with transaction(get_engine(get_settings().resolved_database_url())) as session:
-            job = session.get(JobRow, job_id)
-            if job is None:
-                return None
-            if job.worker != worker_name():
-                return None
-            status = job.status if job.status in ("succeeded", "failed",
-                                                  "cancelled") else "unfinished"
-            return str(job.kind), status
+        url = get_worker_settings().resolved_database_url()
+        with transaction(get_engine(url)) as session:
+            return job_outcome(session, job_id, worker_name())
     except Exception:  # the database is away: the job's own code reports that
         log.warning("metrics: cannot read the outcome of job %s", job_id, exc_info=True)
         return None

@@ -109,8 +109,8 @@ def cache() -> ModelCache:
     """This child's cache, sized from the settings on first use."""
     global _cache
     if _cache is None:
-        from horn.server.core.config import get_settings
+        from horn.settings import get_worker_settings
 
-        settings = get_settings()
+        settings = get_worker_settings()
         _cache = ModelCache(settings.model_cache_size, settings.model_cache_mb * 1024 * 1024)
     return _cache

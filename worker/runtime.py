@@ -1,4 +1,5 @@
-"""Keras on the worker: rebuild models from validated specs, move weights in and out.
+"""Keras models on the worker: rebuilt from validated specs in the job's scope, their
+state (weights, optimizer variables) moved in and out.
 
 Imported only in the worker's child processes: it imports TensorFlow and Keras.
 """
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from horn.schemas.validate import validate_keras_config
+from horn.settings import get_worker_settings
+from horn.worker import patches
 
 log = logging.getLogger(__name__)
 
@@ -22,113 +25,12 @@ _WEIGHT_KEY = "weights/{:04d}"
 _OPTIMIZER_KEY = "optimizer/{:04d}"
 
 
-def warm_up() -> None:
-    """Import TensorFlow and Keras once per child, with GPU memory growth on, the
-    mixed-precision policy when `HORN_MIXED_PRECISION` is set, and report the devices
-    (a structured log line and the `horn_worker_device_info` metric)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        # RuntimeError: the device is already initialised, nothing left to set.
-        with contextlib.suppress(RuntimeError):
-            tf.config.experimental.set_memory_growth(gpu, True)
-    import keras
-
-    from horn.server.core.config import get_settings
-    from horn.worker import metrics
-
-    settings = get_settings()
-    _apply_precision_policy()
-    set_data_autotune(settings.data_autotune)
-    devices = [{"name": d.name, "type": d.device_type}
-               for d in tf.config.list_logical_devices()]
-    metrics.record_devices(devices)
-    log.info("worker child ready: keras %s, tensorflow %s, devices %s",
-             keras.__version__, tf.__version__, [d["name"] for d in devices],
-             extra={"event": "worker_ready", "keras": keras.__version__,
-                    "tensorflow": tf.__version__, "devices": devices, "gpus": len(gpus),
-                    "dtype_policy": keras.mixed_precision.global_policy().name,
-                    "distribute": settings.distribute or "none",
-                    "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")})
-
-
-_unwrapped_get_tf_dataset: Any = None
-"""Keras's own `ArrayDataAdapter.get_tf_dataset` while `set_data_autotune(False)`
-wraps it; None otherwise."""
-
-
-def set_data_autotune(enabled: bool) -> None:
-    """Turn tf.data's autotuner on (Keras's default) or off for the input pipelines
-    Keras builds from arrays and tensors (`ArrayDataAdapter`), which is every pipeline a
-    worker builds. The worker turns it off (`HORN_DATA_AUTOTUNE`, off by default).
-
-    Why: with the autotuner on, each iterator over such a pipeline starts a thread
-    that re-optimizes it after periods doubling from 10 ms to 60 s, and the iterator's
-    destructor waits for that thread to end. Keras drops its iterator at the end of
-    every epoch and of every `evaluate` and `predict`, on the training thread. When
-    cancelled, the thread is woken before its cancellation manager marks itself
-    cancelled (tsl's `CancellationManager::StartCancelWithStatus` runs the callbacks,
-    then sets `is_cancelled_`); a thread that checks in between goes back to sleep
-    for the rest of its period, and training waits with it. Sampled on a 2-core VM,
-    plain Keras, the issue's MLP: in about half of the 3-epoch `fit`s every thread of
-    the process slept for 1.0-1.3 s at once, once or twice per `fit` (4.7-5.3 s
-    without such a stretch, 5.8-7.5 s with). With the autotuner off no such thread
-    starts: the same `fit`s took 5.0-5.5 s every time, with the same final loss.
-
-    What the autotuner would tune stays where it starts: the map that slices the
-    batches runs as many parallel calls as tf.data's thread pool has threads (at most
-    16), and the prefetch buffer grows by tf.data's older heuristic when the model
-    waits on it. The batches, their order and the numbers are unchanged.
-
-    Args:
-        enabled: True gives Keras's own pipelines back.
-    """
-    global _unwrapped_get_tf_dataset
-    from keras.src.trainers.data_adapters import array_data_adapter
-
-    adapter = array_data_adapter.ArrayDataAdapter
-    if enabled:
-        if _unwrapped_get_tf_dataset is not None:
-            adapter.get_tf_dataset = _unwrapped_get_tf_dataset
-            _unwrapped_get_tf_dataset = None
-        return
-    if _unwrapped_get_tf_dataset is not None:
-        return
-    import tensorflow as tf
-
-    original = adapter.get_tf_dataset
-
-    def get_tf_dataset(self: Any) -> Any:
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return original(self).with_options(options)
-
-    _unwrapped_get_tf_dataset = original
-    adapter.get_tf_dataset = get_tf_dataset
-
-
-def freeze_startup_objects() -> None:
-    """Keep what importing TensorFlow and Keras made (~320,000 objects, alive as long as
-    the child) out of the garbage collector's sight (`gc.freeze`). A full collection
-    then takes ~1 ms instead of ~170 ms on a 2-core VM: those that `collect_garbage`
-    runs after jobs, and those Python starts on its own while Keras allocates during a
-    job. Called once, after `warm_up`: models built later stay collectable."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-
-
-def _apply_precision_policy() -> None:
+def apply_precision_policy() -> None:
     """Keras's global dtype policy from `HORN_MIXED_PRECISION` (`clear_session` resets
     it, so it is applied again for every job by `strategy_scope`)."""
     import keras
 
-    from horn.server.core.config import get_settings
-
-    if get_settings().mixed_precision:
+    if get_worker_settings().mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
 
 
@@ -145,10 +47,8 @@ def strategy_scope() -> contextlib.AbstractContextManager[Any]:
         ...     model = build_model(spec)
         ...     compile_model(model, compile_config)
     """
-    from horn.server.core.config import get_settings
-
-    _apply_precision_policy()
-    if get_settings().distribute == "mirrored":
+    apply_precision_policy()
+    if get_worker_settings().distribute == "mirrored":
         import tensorflow as tf
 
         strategy = tf.distribute.MirroredStrategy()
@@ -166,120 +66,18 @@ def reset_session(keep_kernels: bool = True) -> None:
     fresh process, its settings and its graph.
 
     Without a garbage collection, which takes a few hundred milliseconds:
-    `collect_garbage` runs one after the job instead.
+    `horn.worker.memory.collect_garbage` runs one after the job instead.
 
     Args:
         keep_kernels: keep TensorFlow's cache of eager kernels, which `clear_session`
-            also empties. Emptied, every kernel the next model runs is created again:
-            `model_from_json` of a tiny MLP took 28 ms instead of 11, and a warm
-            model's next `fit` 95 ms instead of 43. The cache also holds a kernel for
-            each traced function called (~0.5 MB per new tiny model), so
-            `collect_garbage` empties it with its next full collection, off the jobs'
-            latency. False for a seeded job, which promises what a fresh process
-            would do.
+            also empties (`horn.worker.patches.clear_session`). Emptied, every kernel
+            the next model runs is created again: building a model and a warm model's
+            next `fit` take two to three times as long. The cache also holds a kernel
+            for each traced function called, so `collect_garbage` empties it with its
+            next full collection, off the jobs' latency. False for a seeded job, which
+            promises what a fresh process would do.
     """
-    import keras
-
-    global _kernels_kept
-    if not keep_kernels:
-        keras.backend.clear_session(free_memory=False)
-        _kernels_kept = False
-        return
-    from tensorflow.python.eager import context
-
-    _kernels_kept = True
-    ctx = context.context()
-    ctx.clear_kernel_cache = _keep_kernel_cache
-    try:
-        keras.backend.clear_session(free_memory=False)
-    finally:
-        del ctx.clear_kernel_cache
-
-
-def _keep_kernel_cache() -> None:
-    """Stands in for `Context.clear_kernel_cache` while `reset_session` keeps it."""
-
-
-_kernels_kept = False
-"""Whether `reset_session` kept the kernel cache since `collect_garbage` last emptied it."""
-
-_jobs_since_collect = 0
-
-COLLECT_EVERY = 8
-"""Jobs between two full garbage collections of the worker child."""
-
-
-def collect_garbage() -> None:
-    """After a job's outcome is recorded (off its latency): forget the gradient
-    functions its traces registered (`forget_custom_gradients`), then a young-generation
-    collection each time, and every `COLLECT_EVERY` jobs a full one, which frees what
-    the finished models held (Keras's `clear_session` would do it at the next job's
-    start), with the eager kernels that `reset_session` kept for the models built
-    since the last one, and hands the freed heap back to the system (`malloc_trim`).
-    A child that only runs its warm models keeps its kernels, as before."""
-    import gc
-
-    global _jobs_since_collect, _kernels_kept
-    forget_custom_gradients()
-    _jobs_since_collect += 1
-    if _jobs_since_collect >= COLLECT_EVERY:
-        _jobs_since_collect = 0
-        if _kernels_kept:
-            _kernels_kept = False
-            from tensorflow.python.eager import context
-
-            context.context().clear_kernel_cache()
-        gc.collect()
-        _trim_heap()
-    else:
-        gc.collect(1)
-
-
-_CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
-
-
-def forget_custom_gradients() -> int:
-    """Remove the gradient functions that `tf.custom_gradient` registered while tracing.
-
-    Every op wrapped in `tf.custom_gradient` that is traced into a graph registers a
-    gradient function under a new name (`CustomGradient-<n>`) in TensorFlow's global
-    gradient registry, and nothing ever removes it. That function's closure holds the
-    traced graph (`FuncGraph`), so every model a worker child traced stayed in memory:
-    2-4 MB per new model for a small one (tensorflow/tensorflow#27492 and #97697; the
-    same purge is proposed for Keras's `clear_session` in keras-team/tf-keras#898).
-    The registry is read only while a gradient is being built, which for a traced
-    function happens during its tracing; between two jobs no tracing is in progress, so
-    the functions already traced (warm models included) never read these entries
-    again, and a later retrace registers new ones.
-
-    Returns:
-        How many entries were removed.
-    """
-    from tensorflow.python.framework import ops as tf_ops
-
-    entries = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
-    if not isinstance(entries, dict):  # another TensorFlow layout: leave it alone
-        return 0
-    names = [name for name in entries if str(name).startswith(_CUSTOM_GRADIENT_PREFIX)]
-    for name in names:
-        del entries[name]
-    return len(names)
-
-
-def _trim_heap() -> None:
-    """Return freed memory at the top of glibc's heaps to the system (a no-op elsewhere)."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
+    patches.clear_session(keep_kernels)
 
 
 def set_seed(seed: int) -> None:
@@ -368,69 +166,6 @@ def compile_model(model: Any, compile_config: dict[str, Any]) -> None:
     """Compile `model` from a Keras `compile_config`, after the allow-list check."""
     validate_keras_config(compile_config, where="compile_config")
     model.compile_from_config(compile_config)
-
-
-def describe(model: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """What `model.summary()` prints (Keras's own table, captured), and per-layer facts."""
-    lines: list[str] = []
-
-    def capture(line: str, line_break: bool = True) -> None:
-        lines.append(line + ("\n" if line_break else ""))
-
-    summary_options = {k: options[k] for k in ("line_length", "positions", "expand_nested",
-                                               "show_trainable", "layer_range")
-                       if options.get(k) is not None}
-    model.summary(print_fn=capture, **summary_options)
-    layers = []
-    for layer in model.layers:
-        try:
-            shape = layer.output.shape if hasattr(layer, "output") else None
-            output_shape = _shape_list(shape)
-        except (AttributeError, ValueError, RuntimeError):
-            output_shape = None
-        layers.append({"name": layer.name, "class_name": type(layer).__name__,
-                       "output_shape": output_shape,
-                       "params": int(layer.count_params()) if layer.built else 0})
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-    return {"summary": "".join(lines), "layers": layers, "built": bool(model.built),
-            "weight_shapes": [[int(d) for d in w.shape] for w in model.weights],
-            "total_params": trainable + non_trainable, "trainable_params": trainable,
-            "non_trainable_params": non_trainable}
-
-
-def _shape_list(shape: Any) -> Any:
-    if shape is None:
-        return None
-    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)):
-        return [_shape_list(s) for s in shape]
-    return [None if d is None else int(d) for d in shape]
-
-
-def build_callbacks(configs: list[dict[str, Any]]) -> list[Any]:
-    """Keras callbacks from their serialized form; only those the catalog marks as
-    safe to run on a worker (no paths, no Python functions)."""
-    import keras
-
-    from horn.schemas.catalog import load_catalog
-
-    catalog = load_catalog()
-    callbacks = []
-    for config in configs:
-        validate_keras_config(config, where="args.callbacks")
-        name = str(config.get("class_name"))
-        entry = catalog.entry("callbacks", name)
-        if entry is None or not entry.get("remote"):
-            raise ValueError(f"Callback `{name}` cannot run on a horn worker. Run it in your "
-                             "own process (a `keras.callbacks.Callback` subclass) instead.")
-        known = {p["name"] for p in entry["params"]}
-        kwargs = dict(config.get("config") or {})
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"Unknown argument(s) {unknown} for callback {name}. "
-                             f"Expected some of: {sorted(known)}")
-        callbacks.append(getattr(keras.callbacks, name)(**kwargs))
-    return callbacks
 
 
 def pack_state(model: Any, include_optimizer: bool) -> bytes:

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from horn.server.relay import SESSION_ENDED, WorkerRelay, uses_redis
 from horn.server.store import sessions as store
 from horn.server.store.db import transaction
+from horn.server.store.relay import SESSION_ENDED, WorkerRelay, uses_redis
 from horn.worker import runtime
 from horn.worker.events import clean_logs
 from horn.worker.heartbeat import Heartbeat

@@ -11,18 +11,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from horn.server import relay
 from horn.server.api.routing import releasing_sessions
-from horn.server.core.config import Settings
-from horn.server.core.errors import Forbidden, Unauthenticated
+from horn.server.core.exceptions import Forbidden, Unauthenticated
 from horn.server.core.ratelimit import RateLimiter
 from horn.server.store import jobs as job_store
+from horn.server.store import relay
 from horn.server.store.blobs import BlobStore
 from horn.server.store.db import session_factory
 from horn.server.store.loopreads import LoopReads
 from horn.server.store.tables import LOCAL_USER, JobRow
 from horn.server.store.users import KeyOwner, authenticate_key
 from horn.server.wakeups import EventWakeups
+from horn.settings import ServerSettings
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ LOCAL = UserContext(name=LOCAL_USER, is_admin=True)
 # thread pool, and each such hop costs more than the dependency itself.
 
 
-async def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> ServerSettings:
     """The settings the app was created with."""
-    settings: Settings = request.app.state.settings
+    settings: ServerSettings = request.app.state.settings
     return settings
 
 
@@ -114,7 +114,7 @@ async def _caller(connection: HTTPConnection, session: Session | None) -> UserCo
 def _known_caller(request: HTTPConnection) -> UserContext | None:
     """The caller without a lookup: the local user without authentication, or the one
     this request already authenticated."""
-    settings: Settings = request.app.state.settings
+    settings: ServerSettings = request.app.state.settings
     if settings.auth == "none":
         return LOCAL
     cached: UserContext | None = getattr(request.state, "horn_user", None)
@@ -251,7 +251,7 @@ def event_wakeups(request: HTTPConnection) -> EventWakeups | None:
     return hub
 
 
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SettingsDep = Annotated[ServerSettings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 CurrentUser = Annotated[UserContext, Depends(get_current_user)]

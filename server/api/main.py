@@ -31,12 +31,9 @@ API_ROUTERS = (jobs.router, blobs.router, sessions.router, models.router, weight
 def include_api(app: FastAPI) -> None:
     """Add the `/v1` routes to `app`, each router included directly.
 
-    FastAPI finds a request's route by trying the routes in the order they were
-    included, and tries each included router's routes twice (once to match, once to
-    handle). Through a `/v1` router of routers, with the jobs routes fifth, a job poll
-    took 39 route checks. So the routers are included in `app` itself, the ones every
-    running job calls first: a poll takes 8. In instructions counted by callgrind,
-    FastAPI's routing and the middleware of one poll went from 1.09 million to 0.37
-    million. This order is also the OpenAPI document's (its content is unchanged)."""
+    FastAPI tries routes in the order they were included (each included router's
+    twice), so the routers are included in `app` itself, the ones every running job
+    calls first: a job poll takes 8 route checks, not 39 through a router of routers.
+    This order is also the OpenAPI document's."""
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1", responses=ERROR_RESPONSES)

@@ -1,9 +1,8 @@
-"""The server's error contract: exceptions that become `{"error": {...}}` responses."""
+"""The error handlers: every exception becomes an `{"error": {...}}` response."""
 
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,93 +11,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from horn.schemas.errors import ErrorCode, code_for_status
 from horn.schemas.npy import NpyFormatError
 from horn.schemas.validate import SpecError
+from horn.server.core.exceptions import APIError
 from horn.server.store.blobs import BlobError, BlobTooLarge
 from horn.server.store.db import is_outage
 
 log = logging.getLogger(__name__)
-
-
-class APIError(Exception):
-    """An error a client caused or must know about, with its HTTP status and code."""
-
-    status_code = 400
-    code = "invalid_argument"
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-        self.headers = headers
-
-
-class InvalidArgument(APIError):
-    """The request is well-formed but its content is wrong."""
-
-
-class Unauthenticated(APIError):
-    """No valid API key came with the request."""
-
-    status_code = 401
-    code = "unauthenticated"
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(APIError):
-    """The caller is known but may not do this (e.g. an admin route)."""
-
-    status_code = 403
-    code = "forbidden"
-
-
-class RateLimited(APIError):
-    """Too many requests or jobs; retry after `Retry-After` seconds."""
-
-    status_code = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: float,
-                 details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details,
-                         headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
-
-
-class NotFound(APIError):
-    """No such resource (or not yours)."""
-
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(APIError):
-    """The resource is not in a state that allows this."""
-
-    status_code = 409
-    code = "conflict"
-
-
-class PayloadTooLarge(APIError):
-    """The upload is over the configured limit."""
-
-    status_code = 413
-    code = "payload_too_large"
-
-
-class ServiceUnavailable(APIError):
-    """A dependency (database, broker) is down; retry later."""
-
-    status_code = 503
-    code = "unavailable"
-
-
-_STATUS_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "forbidden",
-                 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-                 413: "payload_too_large", 415: "unsupported_media_type",
-                 422: "invalid_argument", 429: "rate_limited"}
 
 
 def error_response(status: int, code: str, message: str,
@@ -136,32 +56,32 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         message, details = _describe_validation(exc)
-        return error_response(422, "invalid_argument", message, details)
+        return error_response(422, ErrorCode.INVALID_ARGUMENT, message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "error")
+        code = code_for_status(exc.status_code)
         return error_response(exc.status_code, code, str(exc.detail),
                               headers=getattr(exc, "headers", None))
 
     @app.exception_handler(BlobTooLarge)
     async def _too_large(_: Request, exc: BlobTooLarge) -> JSONResponse:
-        return error_response(413, "payload_too_large", str(exc))
+        return error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, str(exc))
 
     for kind in (SpecError, NpyFormatError, BlobError):
         @app.exception_handler(kind)
         async def _invalid(_: Request, exc: Exception) -> JSONResponse:
-            return error_response(400, "invalid_argument", str(exc))
+            return error_response(400, ErrorCode.INVALID_ARGUMENT, str(exc))
 
     @app.exception_handler(OperationalError)
     async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
         if not is_outage(exc):  # a program limit (a value too large for an index)
-            return error_response(400, "invalid_argument",
+            return error_response(400, ErrorCode.INVALID_ARGUMENT,
                                   "The request holds a value too large for the database "
                                   "(a name or key of thousands of characters). Shorten it "
                                   "and retry.")
         return error_response(
-            503, "unavailable",
+            503, ErrorCode.UNAVAILABLE,
             "The database is unavailable; the request was not carried out. Retry shortly.",
             headers={"Retry-After": "2"})
 
@@ -169,19 +89,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_value(_: Request, exc: DataError) -> JSONResponse:
         # A value the database cannot store (a NUL character in a string, a number out
         # of its range): the request's fault, not the server's.
-        return error_response(400, "invalid_argument",
+        return error_response(400, ErrorCode.INVALID_ARGUMENT,
                               "The request holds a value the database cannot store (a NUL "
                               "character, or a number out of range). Remove it and retry.")
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
-        return error_response(400, "invalid_argument",
+        return error_response(400, ErrorCode.INVALID_ARGUMENT,
                               f"A number in the request is too large: {exc}.")
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
         if is_outage(exc):
-            return error_response(503, "unavailable", "The database connection was lost; "
+            return error_response(503, ErrorCode.UNAVAILABLE, "The database connection was lost; "
                                   "retry shortly.", headers={"Retry-After": "2"})
         log.error("database error: %s", exc, exc_info=exc)
-        return error_response(500, "internal", "The database rejected the operation.")
+        return error_response(500, ErrorCode.INTERNAL, "The database rejected the operation.")

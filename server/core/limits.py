@@ -9,14 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from horn.schemas.estimate import estimate_model
-from horn.server.core.config import Settings
-from horn.server.core.errors import InvalidArgument, RateLimited
+from horn.server.core.exceptions import InvalidArgument, RateLimited
 from horn.server.store.tables import JobRow
+from horn.settings import LimitSettings
 
 GIB = 1024**3
 
 
-def check_model_size(spec: dict[str, Any], settings: Settings) -> None:
+def check_model_size(spec: dict[str, Any], settings: LimitSettings) -> None:
     """Refuse a model whose estimated parameters or training memory exceed the limits.
 
     Raises:
@@ -40,7 +40,7 @@ def check_model_size(spec: dict[str, Any], settings: Settings) -> None:
          "skipped_layers": estimate.skipped[:50]})
 
 
-def check_array_count(count: int, settings: Settings) -> None:
+def check_array_count(count: int, settings: LimitSettings) -> None:
     """Refuse a job naming more arrays than `HORN_MAX_ARRAYS_PER_JOB`."""
     if count > settings.max_arrays_per_job:
         raise InvalidArgument(
@@ -51,7 +51,7 @@ def check_array_count(count: int, settings: Settings) -> None:
 
 
 def check_steps(kind: str, args: dict[str, Any], samples: int | None,
-                settings: Settings) -> None:
+                settings: LimitSettings) -> None:
     """Refuse a job whose epochs x steps per epoch exceed `HORN_MAX_TOTAL_STEPS`."""
     batch = args.get("batch_size") or 32
     if kind == "fit":
@@ -72,7 +72,7 @@ def check_steps(kind: str, args: dict[str, Any], samples: int | None,
             {"steps": total, "max_steps": settings.max_total_steps})
 
 
-def check_time_limit(time_limit: int | None, settings: Settings) -> None:
+def check_time_limit(time_limit: int | None, settings: LimitSettings) -> None:
     """Refuse a `time_limit` over `HORN_MAX_TIME_LIMIT`."""
     if time_limit is not None and time_limit > settings.max_time_limit:
         raise InvalidArgument(
@@ -82,7 +82,7 @@ def check_time_limit(time_limit: int | None, settings: Settings) -> None:
             {"time_limit": time_limit, "max_time_limit": settings.max_time_limit})
 
 
-def check_job_quota(session: Session, owner: str, settings: Settings) -> None:
+def check_job_quota(session: Session, owner: str, settings: LimitSettings) -> None:
     """Refuse a new job when the user has too many queued or running jobs (429).
 
     Raises:

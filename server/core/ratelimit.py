@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from horn.server.core.errors import RateLimited
+from horn.server.core.exceptions import RateLimited
 
 
 class RateLimiter:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from horn.server.core.config import Settings
+from horn.settings import ServerSettings
 
 
-def install_dashboard(app: FastAPI, settings: Settings) -> None:
+def install_dashboard(app: FastAPI, settings: ServerSettings) -> None:
     """Mount the dashboard on `app` (after `app.state.sender` is set).
 
     Raises:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from horn.schemas.api import ErrorEnvelope, JobStatus
 from horn.server.api.deps import SessionDep, SettingsDep
 from horn.server.api.routing import ReleasingRoute
-from horn.server.core.errors import Unauthenticated
+from horn.server.core.exceptions import Unauthenticated
 from horn.server.dashboard import service
 from horn.server.dashboard.auth import Viewer, viewer_from_request
 from horn.server.dashboard.schemas import DashboardJobDetail, DashboardJobs, DashboardSummary

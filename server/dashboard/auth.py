@@ -23,9 +23,9 @@ from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from horn.server.api.deps import authenticate_request
-from horn.server.core.config import Settings
 from horn.server.store.tables import LOCAL_USER, User
 from horn.server.store.users import KeyOwner, authenticate_key
+from horn.settings import ServerSettings
 
 SESSION_COOKIE = "horn_session"
 SESSION_SECONDS = 12 * 3600
@@ -62,7 +62,7 @@ class Viewer:
         return None if self.is_admin else self.name
 
 
-def auth_enabled(settings: Settings) -> bool:
+def auth_enabled(settings: ServerSettings) -> bool:
     """Whether users must log in (`HORN_AUTH=keys`)."""
     return settings.auth != "none"
 
@@ -123,7 +123,7 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 
-def viewer_from_request(request: Request, session: Session, settings: Settings,
+def viewer_from_request(request: Request, session: Session, settings: ServerSettings,
                         key: str) -> Viewer | None:
     """The viewer of a request: from the session cookie, else from an
     `Authorization: Bearer` API key; the local user when auth is off; None when

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from horn.schemas.api import JobStatus
 from horn.server.api.deps import SessionDep, SettingsDep
 from horn.server.api.routing import ReleasingRoute
-from horn.server.core.errors import APIError
+from horn.server.core.exceptions import APIError
 from horn.server.dashboard import service
 from horn.server.dashboard.auth import (
     Viewer,

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from horn.schemas.api import JobKind, JobStatus
 from horn.schemas.queues import expand_queues
-from horn.server.core.config import Settings
-from horn.server.core.errors import NotFound
+from horn.server.core.exceptions import NotFound
 from horn.server.dashboard import queries, views
 from horn.server.dashboard.auth import Viewer
 from horn.server.dashboard.schemas import (
@@ -26,6 +25,7 @@ from horn.server.dashboard.workers import RECENT_WINDOW, CeleryCensus, census
 from horn.server.metrics import queue_depths
 from horn.server.store.models import get_model
 from horn.server.store.tables import JobRow
+from horn.settings import ServerSettings
 
 _JOB_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@\-]{0,99}")
@@ -83,7 +83,7 @@ def jobs_page(session: Session, viewer: Viewer, *, owner: str | None, status: st
         counts=queries.status_counts(session, viewer.owner_filter))
 
 
-def summary(session: Session, settings: Settings, viewer: Viewer,
+def summary(session: Session, settings: ServerSettings, viewer: Viewer,
             celery: CeleryCensus) -> DashboardSummary:
     """Counts by status, the last hour's outcomes, queue depths and workers."""
     owner = viewer.owner_filter

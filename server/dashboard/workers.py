@@ -19,9 +19,9 @@ from typing import Any
 
 from celery import Celery
 
-from horn.server.core.config import Settings
 from horn.server.dashboard.schemas import WorkerView
 from horn.server.dashboard.views import aware
+from horn.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def device_of(node_name: str | None) -> str:
     return "CPU (or all GPUs, mirrored)" if node_name.startswith("horn@") else "unknown"
 
 
-def census(settings: Settings, running: list[Any], recent: dict[str, datetime],
+def census(settings: ServerSettings, running: list[Any], recent: dict[str, datetime],
            nodes: list[CeleryNode] | None, our_queues: set[str], viewer: str | None
            ) -> list[WorkerView]:
     """Merge the ledger's view and Celery's into one list of workers.
@@ -205,6 +205,6 @@ def census(settings: Settings, running: list[Any], recent: dict[str, datetime],
     return views
 
 
-def census_enabled(settings: Settings) -> bool:
+def census_enabled(settings: ServerSettings) -> bool:
     """Celery's remote control needs a broadcast-capable broker (Redis here)."""
     return settings.resolved_broker_url().startswith(("redis://", "rediss://"))

@@ -28,12 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from horn.schemas import contenthash, npy
+from horn.schemas.api import BLOB_ID_PATTERN
 from horn.server.store.tables import BlobRef, BlobRow
 
 if TYPE_CHECKING:
-    from horn.server.core.config import Settings
+    from horn.settings import StoreSettings
 
-_BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
+_BLOB_ID = re.compile(BLOB_ID_PATTERN)
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -233,7 +234,7 @@ class LocalBlobStore(BlobStore):
         os.replace(tmp, self.path(blob_id))
 
 
-def make_blob_store(settings: Settings) -> BlobStore:
+def make_blob_store(settings: StoreSettings) -> BlobStore:
     """The blob store the settings name (`HORN_BLOB_URL`, else `HORN_BLOB_DIR`).
 
     `s3://bucket/prefix` is S3-compatible object storage (`HORN_S3_ENDPOINT_URL` for

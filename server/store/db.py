@@ -10,16 +10,57 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 POOL_OVERFLOW = 8
 """Connections a pool may open beyond its size (the server's reaper and metrics)."""
 
+URL_SETTING = "HORN_DATABASE_URL"
+"""The setting a database URL comes from, named in the errors about it."""
+
+
+class DatabaseURLError(ValueError):
+    """The database URL cannot be used: unreadable, or naming a driver not installed."""
+
+
+def check_database_url(url: str) -> None:
+    """Check that `url` parses and that the driver it names is installed.
+
+    Raises:
+        DatabaseURLError: naming `HORN_DATABASE_URL` and what to install or write instead.
+    """
+    scheme = url.partition("://")[0] or url[:20]
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ModuleNotFoundError as exc:
+        raise DatabaseURLError(
+            f"{URL_SETTING} names the database driver of `{scheme}://`, whose module "
+            f"`{exc.name}` is not installed. For PostgreSQL write postgresql://USER@HOST/DB "
+            "(or postgresql+psycopg://...: psycopg 3, which horn[server] and horn[worker] "
+            f"install); otherwise install the package that provides `{exc.name}`."
+        ) from None
+    except NoSuchModuleError:
+        raise DatabaseURLError(
+            f"{URL_SETTING} names an unknown database `{scheme}://`. Expected "
+            "postgresql://USER@HOST/DB or sqlite:///PATH."
+        ) from None
+    except ArgumentError:
+        raise DatabaseURLError(
+            f"{URL_SETTING} is not a database URL. Expected postgresql://USER@HOST/DB or "
+            "sqlite:///PATH."
+        ) from None
+
 
 def make_engine(url: str, pool_size: int | None = None) -> Engine:
     """Create an engine suited to the database behind `url`, keeping up to `pool_size`
-    connections (SQLAlchemy's default, 5, when None; unused for SQLite)."""
+    connections (SQLAlchemy's default, 5, when None; unused for SQLite).
+
+    Raises:
+        DatabaseURLError: the URL is unreadable or its driver is not installed.
+    """
+    check_database_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]

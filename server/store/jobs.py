@@ -115,6 +115,22 @@ def finish_job(session: Session, job_id: str, worker: str, status: JobStatus, *,
     return finished
 
 
+def job_outcome(session: Session, job_id: str, worker: str) -> tuple[str, str] | None:
+    """A job's kind and how it ended, as `worker` ran it.
+
+    Returns:
+        `(kind, status)` with status one of `succeeded`, `failed`, `cancelled` or
+        `unfinished`; None when the job is unknown or another worker holds it (a
+        duplicate delivery).
+    """
+    row = session.execute(select(JobRow.kind, JobRow.status, JobRow.worker)
+                          .where(JobRow.id == job_id)).one_or_none()
+    if row is None or row.worker != worker:
+        return None
+    ended = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+    return str(row.kind), row.status if row.status in ended else "unfinished"
+
+
 def set_weights_version_in(session: Session, job_id: str, version: int | None) -> None:
     """Record which weights version a job started from."""
     session.execute(update(JobRow).where(JobRow.id == job_id)

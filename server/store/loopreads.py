@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.expression import ClauseElement
 
 from horn.schemas.api import JobPublic
-from horn.server.core.errors import ServiceUnavailable
+from horn.server.core.exceptions import ServiceUnavailable
 from horn.server.store import blobs, users
 from horn.server.store.models import is_id
 from horn.server.store.tables import BlobRef, EventRow, JobRow, User

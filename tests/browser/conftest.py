@@ -79,7 +79,7 @@ def dash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
                HORN_PROGRESS_INTERVAL="0.1", PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("HORN_API_KEY", None)
     py = stack.python()
-    subprocess.run([py, "-m", "horn.server.cli", "db", "upgrade"], env=env, check=True,
+    subprocess.run([py, "-m", "horn.cli", "db", "upgrade"], env=env, check=True,
                    cwd=stack.ROOT)
     users = _create_accounts(db_url)
     # A node name of its own: other stacks' `horn@host` workers may share this Redis.

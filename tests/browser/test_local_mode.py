@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from horn.server.core.config import Settings
 from horn.server.dashboard.auth import SessionData, read_session, sign_session
 from horn.server.dashboard.workers import device_of
 from horn.server.main import create_app
@@ -18,6 +17,7 @@ from horn.server.store.db import make_engine, transaction
 from horn.server.store.migrate import upgrade
 from horn.server.store.models import create_model
 from horn.server.store.tables import LOCAL_USER, User
+from horn.settings import ServerSettings as Settings
 
 
 @pytest.fixture()

@@ -126,7 +126,7 @@ class NativeMap:
         """A service's command, with `horn` and `python` as this checkout's."""
         argv = [self.text(str(part)) for part in command]
         if argv[0] == "horn":
-            return [python(), "-m", "horn.server.cli", *argv[1:]]
+            return [python(), "-m", "horn.cli", *argv[1:]]
         if argv[0] == "python":
             return [python(), *argv[1:]]
         return argv

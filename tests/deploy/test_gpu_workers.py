@@ -29,7 +29,7 @@ def test_one_worker_process_per_gpu(tmp_path: Path) -> None:
                PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("CUDA_VISIBLE_DEVICES", None)
     log = tmp_path / "worker.log"
-    proc = stack.spawn([stack.python(), "-m", "horn.server.cli", "worker", "--gpus", "0,1"],
+    proc = stack.spawn([stack.python(), "-m", "horn.cli", "worker", "--gpus", "0,1"],
                        env, log)
     try:
         ready: list[dict[str, object]] = []

@@ -48,7 +48,7 @@ class FaultStack:
                         # fraction of an epoch, which lasts ~0.3 s on a fast 2-core VM.
                         HORN_RESEND_GRACE="2", HORN_PROGRESS_INTERVAL="0.02",
                         PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-        subprocess.run([stack.python(), "-m", "horn.server.cli", "db", "upgrade"], env=self.env,
+        subprocess.run([stack.python(), "-m", "horn.cli", "db", "upgrade"], env=self.env,
                        check=True, cwd=stack.ROOT, stdout=subprocess.DEVNULL)
         self.start_server()
         for _ in range(workers):
@@ -71,7 +71,7 @@ class FaultStack:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Start one more worker (a Celery parent with one prefork child)."""
-        proc = stack.spawn([stack.python(), "-m", "horn.server.cli", "worker", "--loglevel",
+        proc = stack.spawn([stack.python(), "-m", "horn.cli", "worker", "--loglevel",
                             "INFO"], self.env, self._log("worker"))
         self.workers.append(proc)
         return proc

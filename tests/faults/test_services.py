@@ -14,8 +14,8 @@ import horn
 from horn import keras
 from horn.keras import layers
 from horn.schemas.queues import queue_for
-from horn.server.core.config import Settings
 from horn.server.queue import make_sender
+from horn.settings import ServerSettings as Settings
 from tests.faults.conftest import FaultStack
 from tests.faults.helpers import (
     BATCH,

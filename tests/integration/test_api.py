@@ -14,6 +14,7 @@ import horn
 from horn import keras
 from horn.keras import layers
 from horn.schemas.contenthash import blob_id as blob_id_of
+from horn.schemas.events import parse_event
 from tests.conftest import Stack
 
 
@@ -176,3 +177,26 @@ def test_events_replay_metrics_and_weights(conn: horn.Connection, http: httpx.Cl
     assert response.headers["X-Horn-Weights-Version"] == str(job["weights_version_out"])
     model.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(model.get_weights()[0], weights[0])
+
+
+def test_every_event_of_a_job_fits_its_typed_model(conn: horn.Connection,
+                                                    http: httpx.Client, tmp_path) -> None:
+    """What the worker and the store write is what `horn.schemas.events` describes."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, 64)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"))
+    history = model.fit(x, y, epochs=2, validation_split=0.25, callbacks=[checkpoint],
+                        verbose=0)
+    model.evaluate(x, y, verbose=0)
+    model.predict(x[:200], verbose=0)
+    seen = set()
+    for job in http.get("/v1/jobs", params={"limit": 3}).json()["data"]:
+        for event in _sse(http, job["id"]):
+            typed = parse_event(event["event"], json.loads(event["data"]))
+            assert typed.type == event["event"]
+            seen.add(typed.type)
+    assert history.job_id  # type: ignore[attr-defined]
+    assert {"status", "train_begin", "epoch_begin", "epoch_end", "train_end", "checkpoint",
+            "test_begin", "test_end", "predict_begin", "predict_end", "job_end"} <= seen

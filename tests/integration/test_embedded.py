@@ -22,7 +22,7 @@ def test_horn_up_end_to_end(tmp_path: Path) -> None:
            if k not in ("HORN_DATABASE_URL", "HORN_BROKER_URL", "HORN_BLOB_DIR", "HORN_QUEUE")}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     data_dir = tmp_path / "horn-data"
-    proc = stack.spawn([stack.python(), "-m", "horn.server.cli", "up", "--data-dir", str(data_dir),
+    proc = stack.spawn([stack.python(), "-m", "horn.cli", "up", "--data-dir", str(data_dir),
                         "--port", str(port)], env, tmp_path / "up.log")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,7 +63,7 @@ def test_horn_up_end_to_end(tmp_path: Path) -> None:
 
 
 def test_public_bind_refused_without_auth(tmp_path: Path) -> None:
-    result = subprocess.run([stack.python(), "-m", "horn.server.cli", "up", "--data-dir",
+    result = subprocess.run([stack.python(), "-m", "horn.cli", "up", "--data-dir",
                              str(tmp_path), "--host", "0.0.0.0"], cwd=stack.ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0

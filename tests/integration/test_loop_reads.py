@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from horn.server.core.errors import ServiceUnavailable
+from horn.server.core.exceptions import ServiceUnavailable
 from horn.server.store.loopreads import LoopReads
 from tests.conftest import ADMIN_URL
 

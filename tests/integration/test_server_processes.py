@@ -53,10 +53,10 @@ def multi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiServ
                PYTHONUNBUFFERED="1")
     env.pop("HORN_API_KEY", None)
     py = stack.python()
-    subprocess.run([py, "-m", "horn.server.cli", "db", "upgrade"], env=env, check=True,
+    subprocess.run([py, "-m", "horn.cli", "db", "upgrade"], env=env, check=True,
                    cwd=stack.ROOT)
     key = create_key(env, "crowd", admin=False)
-    server = stack.spawn([py, "-m", "horn.server.cli", "server"], env, workdir / "server.log")
+    server = stack.spawn([py, "-m", "horn.cli", "server"], env, workdir / "server.log")
     url = f"http://127.0.0.1:{port}"
     try:
         stack.wait_healthy(url, server)
@@ -182,7 +182,7 @@ def test_a_process_that_dies_is_replaced_with_its_own_socket(
 
 
 def test_a_second_server_on_the_same_port_is_refused(multi_server: MultiServer) -> None:
-    second = subprocess.run([stack.python(), "-m", "horn.server.cli", "server"],
+    second = subprocess.run([stack.python(), "-m", "horn.cli", "server"],
                             env=multi_server.env, cwd=stack.ROOT, capture_output=True,
                             text=True, timeout=60)
     assert second.returncode != 0

@@ -40,7 +40,7 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmallServ
                HORN_RATE_LIMIT_PER_SECOND="0", PYTHONUNBUFFERED="1")
     env.pop("HORN_API_KEY", None)
     py = stack.python()
-    subprocess.run([py, "-m", "horn.server.cli", "db", "upgrade"], env=env, check=True,
+    subprocess.run([py, "-m", "horn.cli", "db", "upgrade"], env=env, check=True,
                    cwd=stack.ROOT)
     key = create_key(env, "crowd", admin=False)
     port = stack.free_port()
@@ -77,7 +77,7 @@ def test_a_revoked_key_is_refused_on_its_next_request(small_server: SmallServer)
     with httpx.Client(base_url=small_server.url, headers=headers, timeout=10) as http:
         assert http.get("/v1/jobs").status_code == 200
         prefix = key.split("_")[1]
-        subprocess.run([stack.python(), "-m", "horn.server.cli", "keys", "revoke", prefix],
+        subprocess.run([stack.python(), "-m", "horn.cli", "keys", "revoke", prefix],
                        env=small_server.env, check=True, cwd=stack.ROOT,
                        capture_output=True)
         refused = http.get(f"/v1/jobs/{uuid.uuid4().hex}")

@@ -11,8 +11,8 @@ import numpy as np
 import horn
 from horn import keras
 from horn.keras import layers
-from horn.server.core.config import Settings
 from horn.server.queue import make_sender
+from horn.settings import ServerSettings as Settings
 from tests.conftest import Stack
 from tests.integration import stack
 

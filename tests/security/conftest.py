@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from horn.schemas.contenthash import blob_id as blob_id_of
-from horn.server.core.config import Settings
 from horn.server.main import create_app
 from horn.server.store import users
 from horn.server.store.db import make_engine, session_factory
 from horn.server.store.migrate import upgrade
+from horn.settings import ServerSettings as Settings
 
 
 @dataclass

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from horn.server import cli
-from horn.server.core.config import get_settings
+from horn.cli import server as cli
 from horn.server.store import users
 from horn.server.store.db import make_engine, session_factory
+from horn.settings import get_server_settings as get_settings
 from tests.security.conftest import Server, assert_error, make_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_keys_are_stored_only_as_hashes(server: Server) -> None:
 
 
 def _horn(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "horn.server.cli", *args], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "horn.cli", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

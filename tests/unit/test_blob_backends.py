@@ -16,7 +16,6 @@ import pytest
 
 from horn.schemas import npy
 from horn.schemas.contenthash import blob_id as blob_id_of
-from horn.server.core.config import Settings
 from horn.server.store.blob_s3 import S3BlobStore
 from horn.server.store.blobs import (
     BlobError,
@@ -25,6 +24,7 @@ from horn.server.store.blobs import (
     LocalBlobStore,
     make_blob_store,
 )
+from horn.settings import StoreSettings as Settings
 from tests.s3server import S3Server, s3_server
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from horn.server import relay
+from horn.server.store import relay
 
 
 def test_frames_round_trip_header_and_bytes() -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from horn.server import cli
-from horn.server.core.config import Settings, get_settings
+from horn.cli import server as cli
 from horn.server.main import create_app
 from horn.server.store.migrate import upgrade
+from horn.settings import ServerSettings as Settings
+from horn.settings import get_server_settings as get_settings
 
 
 def _sample(text: str, name: str) -> float | None:

@@ -12,9 +12,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from horn.server.api.main import ERROR_RESPONSES
-from horn.server.core.config import Settings
 from horn.server.main import create_app
 from horn.server.store.migrate import upgrade
+from horn.settings import ServerSettings as Settings
 
 
 @pytest.fixture(scope="module")

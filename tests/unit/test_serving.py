@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from horn.server import cli, serving
+from horn.cli import server as cli
+from horn.server import serving
 
 linux_only = pytest.mark.skipif(not serving.spreads_connections(),
                                 reason="SO_REUSEPORT spreads connections on Linux only")

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from horn.server.core.config import get_settings
+from horn.settings import get_worker_settings as get_settings
 from horn.worker.logs import JobContextFilter, JsonFormatter, job_log_context
 
 

@@ -15,7 +15,7 @@ from horn.schemas import npy
 from horn.server.store.blobs import LocalBlobStore, has_ref
 from horn.server.store.db import make_engine, transaction
 from horn.server.store.migrate import upgrade
-from horn.worker.tasks.execute import _predict
+from horn.worker.tasks.predict import _predict
 
 
 class FixedModel:

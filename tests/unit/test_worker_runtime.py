@@ -13,6 +13,9 @@ from horn.worker.events import clean_logs
 
 keras = pytest.importorskip("keras")
 runtime = pytest.importorskip("horn.worker.runtime")
+memory = pytest.importorskip("horn.worker.memory")
+patches = pytest.importorskip("horn.worker.patches")
+startup = pytest.importorskip("horn.worker.startup")
 
 
 def _client_model() -> keras_client.Sequential:
@@ -148,7 +151,7 @@ def test_finished_traces_are_freed_between_jobs() -> None:
         runtime.compile_model(model, compile_config)
         model.fit(x, y, epochs=1, verbose=0)
         model.predict(x, verbose=0)
-        runtime.collect_garbage()
+        memory.collect_garbage()
 
     def traced_graphs() -> int:
         gc.collect()
@@ -193,32 +196,32 @@ def test_kept_kernels_are_emptied_by_the_next_full_collection(
     monkeypatch.setattr(type(context.context()), "clear_kernel_cache",
                         lambda self: cleared.append(self))
     monkeypatch.setattr(gc, "collect", lambda generation=2: 0)
-    monkeypatch.setattr(runtime, "_jobs_since_collect", 0)
-    monkeypatch.setattr(runtime, "_kernels_kept", False)
-    for _ in range(runtime.COLLECT_EVERY):  # warm jobs only
-        runtime.collect_garbage()
+    monkeypatch.setattr(memory, "_jobs_since_collect", 0)
+    monkeypatch.setattr(patches, "_kernels_kept", False)
+    for _ in range(memory.COLLECT_EVERY):  # warm jobs only
+        memory.collect_garbage()
     assert cleared == []
     runtime.reset_session()  # a new model's build
-    for _ in range(runtime.COLLECT_EVERY - 1):
-        runtime.collect_garbage()
+    for _ in range(memory.COLLECT_EVERY - 1):
+        memory.collect_garbage()
     assert cleared == []
-    runtime.collect_garbage()  # the full collection
+    memory.collect_garbage()  # the full collection
     assert cleared == [context.context()]
-    for _ in range(runtime.COLLECT_EVERY):
-        runtime.collect_garbage()
+    for _ in range(memory.COLLECT_EVERY):
+        memory.collect_garbage()
     assert cleared == [context.context()]
 
 
 @pytest.mark.parametrize("seed", [None, 7])
 def test_a_job_s_build_empties_the_kernel_cache_only_when_seeded(
         monkeypatch: pytest.MonkeyPatch, seed: int | None) -> None:
-    from horn.worker.tasks import execute
+    from horn.worker.tasks import model as job_model
 
     calls: list[bool] = []
     monkeypatch.setattr(runtime, "reset_session",
                         lambda keep_kernels=True: calls.append(keep_kernels))
     spec, compile_config = _spec_and_compile(dropout=False)
-    model = execute._build(spec, compile_config, {"seed": seed}, None, False)
+    model = job_model.build(spec, compile_config, {"seed": seed}, None, False)
     assert calls == [seed is None]
     assert model.count_params() == 6 * 8 + 8 + 8 * 2 + 2
 
@@ -289,15 +292,15 @@ def test_data_autotune_off_changes_no_batch_and_no_number() -> None:
     same seeded `fit` gives the same history and weights either way."""
     assert _pipeline_autotunes()  # Keras's default
     try:
-        runtime.set_data_autotune(False)
-        runtime.set_data_autotune(False)  # twice: wrapped once
+        patches.set_data_autotune(False)
+        patches.set_data_autotune(False)  # twice: wrapped once
         assert not _pipeline_autotunes()
         history_off, weights_off = _seeded_fit()
-        runtime.set_data_autotune(True)
+        patches.set_data_autotune(True)
         assert _pipeline_autotunes()
         history_on, weights_on = _seeded_fit()
     finally:
-        runtime.set_data_autotune(True)
+        patches.set_data_autotune(True)
     assert history_off == history_on
     assert len(history_off["val_loss"]) == 3
     for off, on in zip(weights_off, weights_on, strict=True):
@@ -305,17 +308,17 @@ def test_data_autotune_off_changes_no_batch_and_no_number() -> None:
 
 
 def test_warm_up_applies_the_data_autotune_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from horn.server.core.config import get_settings
+    from horn.settings import get_worker_settings as get_settings
 
     try:
         monkeypatch.delenv("HORN_DATA_AUTOTUNE", raising=False)
         get_settings.cache_clear()
-        runtime.warm_up()
+        startup.warm_up()
         assert not _pipeline_autotunes()
         monkeypatch.setenv("HORN_DATA_AUTOTUNE", "1")
         get_settings.cache_clear()
-        runtime.warm_up()
+        startup.warm_up()
         assert _pipeline_autotunes()
     finally:
-        runtime.set_data_autotune(True)
+        patches.set_data_autotune(True)
         get_settings.cache_clear()

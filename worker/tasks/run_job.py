@@ -1,6 +1,7 @@
-"""The one task: claim a job by id, run it, record the outcome.
+"""The one task, `horn.run_job`: claim a job by id, run it, record the outcome.
 
-Keras is imported lazily (inside the child process, which imported it once at start).
+Keras is imported lazily (inside the child process, which imported it once at start):
+`horn.worker.tasks.execute` runs the job's kind.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
 from horn.schemas.api import JobKind, JobStatus
-from horn.server.core.config import get_settings
+from horn.schemas.names import RUN_JOB_TASK
 from horn.server.store import jobs as store
 from horn.server.store.db import get_engine, is_outage, transaction
+from horn.settings import get_worker_settings
 from horn.worker.events import EventSink, LeaseLost, retry_db
 from horn.worker.heartbeat import Heartbeat
+from horn.worker.tasks.outcome import Outcome, describe_error, refused_write_error, timeout_error
 
 log = logging.getLogger(__name__)
-
-_BUILTIN_ERRORS = (ValueError, TypeError, KeyError, IndexError, RuntimeError,
-                   NotImplementedError, MemoryError, ArithmeticError, AttributeError,
-                   OSError, AssertionError)
 
 
 def worker_name() -> str:
@@ -37,30 +36,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def describe_error(exc: BaseException) -> dict[str, Any]:
-    """A failed job's error as the SDK needs it to raise the same kind of exception."""
-    bases = [cls.__name__ for cls in type(exc).__mro__
-             if cls.__module__ == "builtins" and issubclass(cls, Exception)
-             and cls is not Exception]
-    message = str(exc) or type(exc).__name__
-    return {"type": type(exc).__name__, "bases": bases, "message": message[:20_000]}
-
-
-def refused_write_error(exc: DBAPIError) -> RuntimeError:
-    """What the caller of a job is told when the database refused to store its progress
-    (not an outage: the same write would be refused again)."""
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
-    return RuntimeError(
-        "horn could not record this job: the database refused to store its progress "
-        f"({reason}). An unusually large value does this, such as a metric name of "
-        "thousands of characters: shorten it and run the job again. Otherwise report it "
-        "to the server's operator with the job id.")
-
-
-@shared_task(name="horn.run_job", bind=True, acks_late=True)
+@shared_task(name=RUN_JOB_TASK, bind=True, acks_late=True)
 def run_job(self: Any, job_id: str) -> None:
     """Run the job `job_id` if it is still queued; a duplicate delivery does nothing."""
-    settings = get_settings()
+    settings = get_worker_settings()
     engine = get_engine(settings.resolved_database_url())
     worker = worker_name()
     lease = timedelta(seconds=settings.lease_seconds)
@@ -78,7 +57,7 @@ def run_job(self: Any, job_id: str) -> None:
                           time_limit=time_limit)
     with heartbeat:
         try:
-            from horn.worker.tasks import execute
+            from horn.worker.tasks import execute  # imports Keras: in the child only
 
             outcome = execute.run(engine, settings, job_id, sink, heartbeat)
         except LeaseLost:
@@ -94,30 +73,30 @@ def run_job(self: Any, job_id: str) -> None:
                           "reaper", job_id, str(exc).splitlines()[0])
                 return
             log.error("job %s: the database refused a write", job_id, exc_info=exc)
-            outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(
+            outcome = Outcome(JobStatus.FAILED, error=describe_error(
                 refused_write_error(exc)))
         except SoftTimeLimitExceeded:
-            outcome = execute.Outcome(JobStatus.FAILED, error=execute._timeout_error(
+            outcome = Outcome(JobStatus.FAILED, error=timeout_error(
                 time_limit))
         except Exception as exc:
             log.warning("job %s (%s) failed: %s", job_id, kind.value, exc)
             log.debug("%s", traceback.format_exc())
-            outcome = execute.Outcome(JobStatus.FAILED, error=describe_error(exc))
+            outcome = Outcome(JobStatus.FAILED, error=describe_error(exc))
     _record(engine, sink, job_id, worker, outcome, settings.lease_seconds)
-    from horn.worker import runtime
+    from horn.worker import memory
 
-    runtime.collect_garbage()
+    memory.collect_garbage()
 
 
 @functools.cache
 def _notifier(broker_url: str) -> Callable[[str], None] | None:
     """Publishes event notices where the broker is Redis (one client per process)."""
-    from horn.server.relay import EventNotifier, uses_redis
+    from horn.server.store.relay import EventNotifier, uses_redis
 
     return EventNotifier(broker_url).notify if uses_redis(broker_url) else None
 
 
-def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Any,
+def _record(engine: Any, sink: EventSink, job_id: str, worker: str, outcome: Outcome,
             patience: float) -> None:
     """Write the attempt's outcome, waiting out a short database outage. If the
     database stays away, the lease expires and the reaper re-queues the job, which

@@ -16,7 +16,7 @@ from horn.schemas.accounts import (
 )
 from horn.server.api.deps import AdminUser, CurrentUser, SessionDep
 from horn.server.api.strict import StrictJSONRoute
-from horn.server.core.errors import Conflict, NotFound
+from horn.server.core.exceptions import Conflict, NotFound
 from horn.server.store import users as store
 from horn.server.store.tables import ApiKey, User, utcnow
 

@@ -15,7 +15,7 @@ from horn.schemas.api import BlobPublic, BlobsMissing, BlobsMissingRequest
 from horn.server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
 from horn.server.api.routing import releasing_sessions
 from horn.server.api.strict import StrictJSONRoute
-from horn.server.core.errors import NotFound
+from horn.server.core.exceptions import NotFound
 from horn.server.store import blobs as store
 from horn.server.store.loopreads import LoopReads
 from horn.server.store.tables import BlobRow

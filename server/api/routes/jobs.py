@@ -35,7 +35,7 @@ from horn.server.api.deps import (
 )
 from horn.server.api.strict import StrictJSONRoute
 from horn.server.core import limits
-from horn.server.core.errors import Conflict, InvalidArgument, NotFound
+from horn.server.core.exceptions import Conflict, InvalidArgument, NotFound
 from horn.server.queue import send_job
 from horn.server.store import jobs as store
 from horn.server.store.blobs import check_blob_id, usable_blob
@@ -287,7 +287,7 @@ class EventWake:
     @classmethod
     async def open(cls, request: Request, job_id: str, poll: float) -> EventWake:
         """Subscribe before the first read, so that no notice can be missed."""
-        from horn.server.relay import events_channel
+        from horn.server.store.relay import events_channel
 
         hub = event_wakeups(request)
         if hub is None:

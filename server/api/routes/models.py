@@ -15,7 +15,7 @@ from horn.schemas.imports import ModelImported
 from horn.schemas.validate import validate_keras_config
 from horn.server.api.deps import BlobStoreDep, CurrentUser, SessionDep, SettingsDep
 from horn.server.api.strict import StrictJSONRoute
-from horn.server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.core.exceptions import InvalidArgument, NotFound, PayloadTooLarge
 from horn.server.core.limits import check_model_size
 from horn.server.importing import ImportRefused, check_keras_file
 from horn.server.store import models as store

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from horn.schemas.api import JobKind, JobStatus, SessionCallResult
+from horn.schemas.errors import ErrorCode
 from horn.schemas.frames import STREAM_OPS
-from horn.server import relay
 from horn.server.api.deps import (
     CurrentUser,
     SessionDep,
@@ -36,9 +36,16 @@ from horn.server.api.deps import (
     relay_client,
 )
 from horn.server.api.routing import ReleasingRoute
-from horn.server.core.errors import APIError, Conflict, InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.core.exceptions import (
+    APIError,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PayloadTooLarge,
+)
 from horn.server.core.ratelimit import RateLimiter
 from horn.server.store import jobs as job_store
+from horn.server.store import relay
 from horn.server.store import sessions as store
 from horn.server.store.db import session_factory
 
@@ -50,8 +57,7 @@ CALL_TIMEOUT = 300.0
 class GatewayTimeout(APIError):
     """The worker did not answer in time."""
 
-    status_code = 504
-    code = "timeout"
+    code = ErrorCode.TIMEOUT
 
 
 Op = Literal["train", "test", "predict", "export", "save_weights", "load_weights", "close"]
@@ -256,7 +262,7 @@ async def _check_session(request: HTTPConnection, session: Session | None, job_i
 
 async def _relay_call(request: HTTPConnection, redis: Any, job_id: str, op: str,
                       args: dict[str, Any], body: bytes) -> bytes:
-    """Send a call through Redis and wait for its answer frame (see `horn.server.relay`)."""
+    """Send a call through Redis and wait for its answer frame (see `horn.server.store.relay`)."""
     token, frame = relay.new_call(op, args, body)
     key = relay.calls_key(job_id)
     await redis.rpush(key, frame)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from horn.schemas import npy
 from horn.server.api.deps import CurrentUser, SessionDep, SettingsDep
 from horn.server.api.routing import ReleasingRoute
-from horn.server.core.errors import InvalidArgument, NotFound, PayloadTooLarge
+from horn.server.core.exceptions import InvalidArgument, NotFound, PayloadTooLarge
 from horn.server.store import models as store
 
 router = APIRouter(prefix="/models", tags=["models"], route_class=ReleasingRoute)

@@ -1,8 +1,8 @@
 """binary columns stored out of line without compression (PostgreSQL)
 
 Weights, checkpoints and session batches are NumPy floats: PostgreSQL's pglz gains
-nothing on them (they are kept uncompressed in the end) but spends ~30 ms per 3 MB
-trying, on every checkpoint (each epoch, inside the training loop) and weights version.
+nothing on them (they are kept uncompressed in the end) but spends time trying, on
+every checkpoint (each epoch, inside the training loop) and weights version.
 `STORAGE EXTERNAL` keeps them out of line (TOAST) and skips the attempt. Applies to
 values written from now on.
 
