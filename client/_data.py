@@ -174,20 +174,12 @@ def prepare(value: Any, name: str) -> Any:
 
 def refs(prepared: Any) -> Any:
     """Blob ids in the same structure as `prepared`."""
-    if isinstance(prepared, EncodedArray):
-        return prepared.blob_id
-    if isinstance(prepared, Mapping):
-        return {k: refs(v) for k, v in prepared.items()}
-    return [refs(v) for v in prepared]
+    return tree.map_leaves(lambda item: item.blob_id, prepared)
 
 
 def arrays_of(prepared: Any) -> Any:
     """The NumPy arrays in the same structure as `prepared`."""
-    if isinstance(prepared, EncodedArray):
-        return prepared.array
-    if isinstance(prepared, Mapping):
-        return {k: arrays_of(v) for k, v in prepared.items()}
-    return [arrays_of(v) for v in prepared]
+    return tree.map_leaves(lambda item: item.array, prepared)
 
 
 def upload(conn: Connection, items: Sequence[EncodedArray]) -> int:
@@ -215,12 +207,8 @@ def upload(conn: Connection, items: Sequence[EncodedArray]) -> int:
 
 
 def flatten(prepared: Any) -> list[EncodedArray]:
-    """Every encoded array in a nested structure."""
-    if isinstance(prepared, EncodedArray):
-        return [prepared]
-    if isinstance(prepared, Mapping):
-        return [a for v in prepared.values() for a in flatten(v)]
-    return [a for v in prepared for a in flatten(v)]
+    """Every encoded array in a nested structure, in `tree.flatten`'s order."""
+    return tree.flatten(prepared)
 
 
 def download_array(conn: Connection, blob_id: str) -> np.ndarray:

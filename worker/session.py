@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from horn.schemas.tree import Path, map_leaves_with_path
 from horn.server.store import sessions as store
 from horn.server.store.db import transaction
 from horn.server.store.relay import SESSION_ENDED, WorkerRelay, uses_redis
@@ -55,15 +56,12 @@ def pack(outputs: Any) -> tuple[Any, bytes]:
     """Predictions as an `.npz` and the structure that names its members."""
     arrays: dict[str, np.ndarray] = {}
 
-    def walk(value: Any, key: str) -> Any:
-        if isinstance(value, dict):
-            return {k: walk(v, f"{key}.{k}") for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [walk(v, f"{key}.{i}") for i, v in enumerate(value)]
+    def keep(path: Path, value: Any) -> str:
+        key = ".".join(map(str, path))  # e.g. `out.0.logits`
         arrays[key] = np.asarray(value)
         return key
 
-    structure = walk(outputs, "out")
+    structure = map_leaves_with_path(keep, outputs, ("out",))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return structure, buffer.getvalue()

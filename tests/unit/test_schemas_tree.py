@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from horn.schemas.tree import flatten, map_leaves
+from horn.schemas.tree import flatten, map_leaves, map_leaves_with_path
 
 
 def test_map_leaves_visits_leaves_in_flatten_order() -> None:
@@ -18,3 +18,17 @@ def test_map_leaves_visits_leaves_in_flatten_order() -> None:
 def test_a_single_leaf_is_its_own_structure() -> None:
     assert flatten("blob-id") == ["blob-id"]
     assert map_leaves(str.upper, "blob-id") == "BLOB-ID"
+
+
+def test_map_leaves_with_path_names_each_leaf_by_its_keys_and_indices() -> None:
+    structure = {"b": (1, [2, 3]), "a": {"x": 4}}
+    seen: list[tuple[object, ...]] = []
+    mapped = map_leaves_with_path(lambda path, leaf: seen.append(path) or (path, leaf),
+                                  structure)
+    assert seen == [("b", 0), ("b", 1, 0), ("b", 1, 1), ("a", "x")]  # flatten's order
+    assert mapped == {"b": [(("b", 0), 1), [(("b", 1, 0), 2), (("b", 1, 1), 3)]],
+                      "a": {"x": (("a", "x"), 4)}}
+    assert map_leaves_with_path(lambda path, leaf: path, "blob-id") == ()
+    # The prefix a caller gives (e.g. the name of the array) leads every path.
+    assert map_leaves_with_path(lambda path, leaf: ".".join(map(str, path)), [[1], 2],
+                                ("out",)) == [["out.0.0"], "out.1"]

@@ -23,6 +23,7 @@ from horn import _data, errors
 from horn._stream import MAX_MESSAGE_BYTES, CallStream, Closed
 from horn.keras.models.follow import evaluate_result
 from horn.schemas.frames import STREAM_OPS
+from horn.schemas.tree import map_leaves
 
 if TYPE_CHECKING:
     from horn.keras.models.model import Model
@@ -53,15 +54,7 @@ def _pack(arrays: dict[str, Any]) -> bytes:
 def _unpack_outputs(structure: Any, blob: bytes) -> Any:
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
-
-    def build(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: build(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [build(v) for v in node]
-        return arrays[node]
-
-    return build(structure)
+    return map_leaves(arrays.__getitem__, structure)
 
 
 @dataclass

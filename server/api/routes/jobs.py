@@ -24,6 +24,7 @@ from horn.schemas.api import (
     MetricsPublic,
     args_model,
 )
+from horn.schemas.tree import flatten
 from horn.schemas.validate import validate_keras_config
 from horn.server.api.deps import (
     CurrentUser,
@@ -69,14 +70,6 @@ def _check_args(kind: JobKind, args: dict[str, Any]) -> dict[str, Any]:
     return parsed.model_dump()
 
 
-def _blob_ids(ref: Any) -> list[str]:
-    if ref is None:
-        return []
-    if isinstance(ref, str):
-        return [ref]
-    return list(ref.values()) if isinstance(ref, dict) else list(ref)
-
-
 @router.post("", response_model=JobPublic, status_code=201,
              responses={200: {"model": JobPublic,
                               "description": "A job with this Idempotency-Key exists"}})
@@ -107,10 +100,10 @@ def create_job(body: JobCreate, session: SessionDep, settings: SettingsDep, user
         validate_keras_config(body.compile_config, where="compile_config")
     args = _check_args(body.kind, body.args)
     data = body.data.model_dump(exclude_none=True)
-    limits.check_array_count(sum(len(_blob_ids(ref)) for ref in data.values()), settings)
+    limits.check_array_count(len(flatten(data)), settings)
     samples: int | None = None
     for name, ref in data.items():
-        for blob_id in _blob_ids(ref):
+        for blob_id in flatten(ref):
             check_blob_id(blob_id)
             blob = usable_blob(session, user.name, blob_id)
             if blob is None:
