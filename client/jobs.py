@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from horn import errors
 from horn._http import Connection, SSEEvent, get_connection
+from horn.schemas.api import JobStatus
 
 if TYPE_CHECKING:
     from horn.keras.models import Model
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_STATUSES = tuple(status.value for status in JobStatus)
 
 
 class Job:

@@ -325,7 +325,7 @@ class JobsPublic(BaseModel):
 
 # --- events and metrics -----------------------------------------------------
 
-EventType = Literal[
+EventType = Literal[  # one per model of `horn.schemas.events` (a test checks)
     "status",
     "train_begin",
     "resumed",
@@ -348,7 +348,7 @@ class EventPublic(BaseModel):
 
     id: int
     job_id: str
-    type: str
+    type: EventType
     data: dict[str, Any]
     created_at: datetime
 

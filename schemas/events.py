@@ -2,28 +2,40 @@
 what the SDK and the dashboard read (`EventPublic.data` holds one of these).
 
 Every model allows extra fields, so an older reader keeps working when a newer
-writer adds one.
+writer adds one. Fields are declared in the order producers have always written them,
+and `event_data` gives the stored JSON object (the REST API and the SSE stream serve it
+as it is).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from horn.schemas.api import JobStatus
+
 Logs = dict[str, Any]
+"""Keras logs: numbers, or `"nan"`/`"inf"`/`"-inf"` for values JSON cannot hold."""
 
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="allow")
 
+    omitted_when_none: ClassVar[tuple[str, ...]] = ()
+    """Fields left out of the stored data when None (all others are always written)."""
+
 
 class Status(_Event):
-    """The job changed status (`queued`, `running`, ...); `worker` once claimed."""
+    """The job changed status: `queued` (`reason` when re-queued after a lost worker)
+    or `running` (with the `worker` that claimed it)."""
 
     type: Literal["status"] = "status"
-    status: str
+    status: JobStatus
     worker: str | None = None
+    reason: str | None = None
+
+    omitted_when_none: ClassVar[tuple[str, ...]] = ("worker", "reason")
 
 
 class TrainBegin(_Event):
@@ -117,6 +129,12 @@ class Checkpoint(_Event):
     monitor: str | None = None
     logs: Logs = {}
     saved: bool = False
+    best_before: float | str | None = None
+    """The best monitored value before this epoch (`"inf"` before the first)."""
+    current: float | str | None = None
+    """This epoch's monitored value (only with `save_best_only`)."""
+    missing_monitor: bool = False
+    """`save_best_only` found no `monitor` value in the logs."""
 
 
 class CancelRequested(_Event):
@@ -129,7 +147,7 @@ class JobEnd(_Event):
     """The job ended: `status` and its `result` or `error`."""
 
     type: Literal["job_end"] = "job_end"
-    status: str
+    status: JobStatus
     result: Any = None
     error: dict[str, Any] | None = None
 
@@ -162,5 +180,10 @@ def parse_event(type_: str, data: dict[str, Any]) -> Event:
 
 
 def event_data(event: Event) -> dict[str, Any]:
-    """The `data` to store for an event (its fields, without `type`)."""
-    return event.model_dump(mode="json", exclude={"type"}, exclude_unset=False)
+    """The `data` to store for an event: its fields without `type`, in declaration
+    order, then any extra ones; a field of `omitted_when_none` only when set."""
+    data = event.model_dump(mode="json", exclude={"type"}, exclude_unset=False)
+    for name in event.omitted_when_none:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data

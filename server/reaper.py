@@ -19,6 +19,7 @@ from datetime import timedelta
 from celery import Celery
 from sqlalchemy import Engine
 
+from horn.schemas.api import JobStatus
 from horn.schemas.queues import queue_for
 from horn.server.broker import job_ids_in_broker
 from horn.server.queue import send_job
@@ -66,7 +67,7 @@ class Reaper:
         with transaction(self.engine) as session:
             for job in store.expired_leases(session, now):
                 outcome = store.requeue_expired(session, job, now)
-                if outcome == "queued":
+                if outcome == JobStatus.QUEUED:
                     counts["requeued"] += 1
                     requeued.append(job)
                 elif outcome is not None:

@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from horn.schemas.events import Checkpoint
 from horn.schemas.npy import to_npy_bytes
 from horn.worker.events import EventSink, clean_logs
 
@@ -78,9 +79,9 @@ class RemoteModelCheckpoint(keras.callbacks.ModelCheckpoint):
             with open(path, "rb") as handle:
                 data = handle.read()
             blob = self.store_file(to_npy_bytes(np.frombuffer(data, dtype=np.uint8)))
-        self.sink.emit("checkpoint", {
-            "index": self.index, "epoch": epoch, "batch": batch, "blob": blob,
-            "monitor": self.monitor, "logs": clean_logs(logs), **self._decision})
+        self.sink.emit(Checkpoint(index=self.index, epoch=epoch, batch=batch, blob=blob,
+                                  monitor=self.monitor, logs=clean_logs(logs),
+                                  **self._decision))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)

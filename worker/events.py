@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from horn.schemas.events import EpochEnd, Event
 from horn.server.store import jobs as store
 from horn.server.store.db import is_outage, transaction
 from horn.server.store.tables import utcnow
@@ -102,12 +103,12 @@ class EventSink:
     MAX_DEFERRED = 50
     """Deferred writes kept before one is forced out anyway."""
 
-    def emit(self, type_: str, data: dict[str, Any], defer: bool = False) -> None:
+    def emit(self, event: Event, defer: bool = False) -> None:
         """Append one event. A deferred one (progress: a phase or epoch beginning, a
         batch) goes out with the next write, or within a heartbeat interval: training
         does not wait for the database for it."""
         def write(session: Session) -> None:
-            store.add_event(session, self.job_id, type_, data)
+            store.add_event(session, self.job_id, event)
 
         if not defer:
             self._write(write)
@@ -119,20 +120,21 @@ class EventSink:
         if time.monotonic() >= self._retry_at:
             self.flush()
 
-    def epoch_end(self, epoch: int, logs: dict[str, float | str], data: dict[str, Any],
-                  step: int | None, checkpoint: tuple[int, dict[str, Any], bytes] | None
-                  ) -> None:
-        """Record a finished epoch: its checkpoint, metrics and event, atomically.
+    def epoch_end(self, event: EpochEnd, step: int | None,
+                  checkpoint: tuple[int, dict[str, Any], bytes] | None) -> None:
+        """Record a finished epoch: its checkpoint, metrics (`event.logs`) and event,
+        atomically.
 
         With a `writer` the record is handed to it and training goes on meanwhile (the
         database's work on a checkpoint grows with the model); without one it is written
         now."""
-        numeric = {k: float(v) for k, v in logs.items()}
+        epoch = event.epoch
+        numeric = {k: float(v) for k, v in event.logs.items()}
         when = utcnow()
 
         def write(session: Session) -> None:
             store.add_epoch_metrics(session, self.job_id, epoch, numeric, step, when)
-            store.add_event(session, self.job_id, "epoch_end", data)
+            store.add_event(session, self.job_id, event)
 
         with self._lock:  # the record and its checkpoint go out in one transaction
             self._pending.append(write)

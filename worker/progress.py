@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import keras
 
+from horn.schemas.events import (
+    BatchEnd,
+    EpochBegin,
+    EpochEnd,
+    Event,
+    PredictBegin,
+    PredictEnd,
+    TestBegin,
+    TestEnd,
+    TrainBegin,
+    TrainEnd,
+)
 from horn.worker import runtime
 from horn.worker.events import EventSink, clean_logs
 from horn.worker.heartbeat import Heartbeat
@@ -46,10 +58,10 @@ class ProgressCallback(keras.callbacks.Callback):
     def _elapsed(self) -> float:
         return time.monotonic() - self._phase_start
 
-    def _begin(self, type_: str, data: dict[str, Any] | None = None) -> None:
+    def _begin(self, event: Event) -> None:
         self._phase_start = time.monotonic()
         self._last_sent = 0.0
-        self.sink.emit(type_, data or {}, defer=True)
+        self.sink.emit(event, defer=True)
 
     def _raise_refused(self) -> None:
         """Fail here, in training, if the database refused an epoch's record that the
@@ -57,14 +69,14 @@ class ProgressCallback(keras.callbacks.Callback):
         if self.sink.refused is not None:
             raise self.sink.refused
 
-    def _batch(self, phase: str, batch: int, logs: dict[str, Any] | None) -> None:
+    def _batch(self, phase: Literal["train", "test", "predict"], batch: int,
+               logs: dict[str, Any] | None) -> None:
         self._raise_refused()
         now = time.monotonic()
         if now - self._last_sent >= self.interval:
             self._last_sent = now
-            self.sink.emit("batch_end", {"phase": phase, "step": batch + 1,
-                                         "elapsed": self._elapsed(),
-                                         "logs": clean_logs(logs)}, defer=True)
+            self.sink.emit(BatchEnd(phase=phase, step=batch + 1, elapsed=self._elapsed(),
+                                    logs=clean_logs(logs)), defer=True)
         if self.heartbeat is not None and self.heartbeat.should_stop:
             # Keras checks these after every batch.
             self.model.stop_training = True
@@ -75,11 +87,10 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._in_fit = True
         self.params_sent = {k: v for k, v in self.params.items() if k != "verbose"}
-        self.sink.emit("train_begin", {"params": self.params_sent, "attempt": self.attempt},
-                       defer=True)
+        self.sink.emit(TrainBegin(params=self.params_sent, attempt=self.attempt), defer=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._begin("epoch_begin", {"epoch": epoch})
+        self._begin(EpochBegin(epoch=epoch))
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._batch("train", batch, logs)
@@ -93,9 +104,8 @@ class ProgressCallback(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(value)
         steps = self.params.get("steps")
         state = runtime.pack_state(self.model, include_optimizer=True)
-        self.sink.epoch_end(epoch, cleaned, {"epoch": epoch, "logs": cleaned,
-                                             "elapsed": self._elapsed(), "steps": steps,
-                                             "time": ended},
+        self.sink.epoch_end(EpochEnd(epoch=epoch, logs=cleaned, elapsed=self._elapsed(),
+                                     steps=steps, time=ended),
                             step=steps,
                             checkpoint=(self.attempt, self.history_so_far(), state))
         if self.heartbeat is not None and (self.heartbeat.should_stop
@@ -104,13 +114,13 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._in_fit = False
-        self.sink.emit("train_end", {"logs": clean_logs(logs)})  # after every epoch's record
+        self.sink.emit(TrainEnd(logs=clean_logs(logs)))  # after every epoch's record
         self._raise_refused()
 
     # --- evaluation (alone, not the validation inside fit) ---------------------------
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         if not self._in_fit:
-            self._begin("test_begin", {"steps": self.params.get("steps")})
+            self._begin(TestBegin(steps=self.params.get("steps")))
 
     def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if not self._in_fit:
@@ -118,14 +128,14 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
         if not self._in_fit:
-            self.sink.emit("test_end", {"logs": clean_logs(logs), "elapsed": self._elapsed()})
+            self.sink.emit(TestEnd(logs=clean_logs(logs), elapsed=self._elapsed()))
 
     # --- prediction ----------------------------------------------------------------
     def on_predict_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._begin("predict_begin", {"steps": self.params.get("steps")})
+        self._begin(PredictBegin(steps=self.params.get("steps")))
 
     def on_predict_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._batch("predict", batch, None)
 
     def on_predict_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.sink.emit("predict_end", {"elapsed": self._elapsed()})
+        self.sink.emit(PredictEnd(elapsed=self._elapsed()))

@@ -39,7 +39,7 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False, route_class=Rel
 
 MAX_FORM_BYTES = 8192
 _NOTICES = {
-    "cancelled": "The job was cancelled.",
+    JobStatus.CANCELLED.value: "The job was cancelled.",
     "cancel_requested": "Cancellation requested: the job stops after the current batch.",
     "already_finished": "The job had already finished; there was nothing to cancel.",
 }
@@ -176,8 +176,8 @@ async def cancel(request: Request, job_id: str, session: SessionDep, settings: S
         return _error(request, viewer, 403, "Only the job's owner can cancel it.")
     status = job_store.cancel_job(session, row.id)
     session.commit()
-    notice = {"cancelled": "cancelled", "running": "cancel_requested"}.get(
-        status, "already_finished")
+    notice = {JobStatus.CANCELLED: JobStatus.CANCELLED.value,
+              JobStatus.RUNNING: "cancel_requested"}.get(JobStatus(status), "already_finished")
     return RedirectResponse(f"/dashboard/jobs/{row.id}?notice={notice}", 303)
 
 

@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from horn.schemas import events as ev
 from horn.schemas.api import JobKind, JobStatus
 from horn.schemas.estimate import summarize_layers
 from horn.schemas.npy import DATA_URL_PREFIX, is_data_url
+from horn.schemas.tree import map_leaves
 from horn.server.dashboard.schemas import (
     AttemptView,
     ChartPoint,
@@ -171,19 +173,28 @@ def attempts(events: Sequence[EventRow]) -> list[AttemptView]:
     """A job's attempts from its `status` events (`running` names the worker) and its
     `job_end`."""
     found: list[AttemptView] = []
-    for event in events:
-        data = event.data if isinstance(event.data, dict) else {}
-        when = aware(event.created_at) or datetime.now(UTC)
-        if event.type == "status" and data.get("status") == "running":
-            found.append(AttemptView(attempt=len(found) + 1, worker=data.get("worker"),
-                                     started_at=when, ended_at=None, outcome="running"))
+    for row in events:
+        event = _typed(row.type, row.data)
+        when = aware(row.created_at) or datetime.now(UTC)
+        if isinstance(event, ev.Status) and event.status == JobStatus.RUNNING:
+            found.append(AttemptView(attempt=len(found) + 1, worker=event.worker,
+                                     started_at=when, ended_at=None,
+                                     outcome=JobStatus.RUNNING.value))
         elif found and found[-1].ended_at is None:
-            if event.type == "status" and data.get("status") == "queued":
+            if isinstance(event, ev.Status) and event.status == JobStatus.QUEUED:
                 found[-1].ended_at, found[-1].outcome = when, "lost"
-            elif event.type == "job_end":
+            elif isinstance(event, ev.JobEnd):
                 found[-1].ended_at = when
-                found[-1].outcome = str(data.get("status", "finished"))
+                found[-1].outcome = event.status.value
     return found
+
+
+def _typed(type_: str, data: Any) -> ev.Event | None:
+    """The typed event of a row; None for a type or data no model fits."""
+    try:
+        return ev.parse_event(type_, data if isinstance(data, dict) else {})
+    except ValueError:  # pydantic's ValidationError is one
+        return None
 
 
 def event_view(event: EventRow) -> EventView:
@@ -197,14 +208,14 @@ def event_view(event: EventRow) -> EventView:
 
 def inline_described(value: Any) -> Any:
     """`value` with each `data:` URL of an array replaced by a short description."""
-    if is_data_url(value):
-        size = (len(value) - len(DATA_URL_PREFIX)) * 3 // 4 - value[-2:].count("=")
-        return f"(inline .npy, {size} bytes)"
-    if isinstance(value, dict):
-        return {k: inline_described(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [inline_described(v) for v in value]
-    return value
+    return map_leaves(_described, value)
+
+
+def _described(leaf: Any) -> Any:
+    if not is_data_url(leaf):
+        return leaf
+    size = (len(leaf) - len(DATA_URL_PREFIX)) * 3 // 4 - leaf[-2:].count("=")
+    return f"(inline .npy, {size} bytes)"
 
 
 def _logs(logs: Any) -> str:
@@ -216,29 +227,26 @@ def _logs(logs: Any) -> str:
 
 def summarize(type_: str, data: dict[str, Any]) -> str:
     """A one-line description of an event."""
-    if type_ == "status":
-        text = str(data.get("status", ""))
-        if data.get("worker"):
-            text += f" on {data['worker']}"
-        if data.get("reason"):
-            text += f" ({data['reason']})"
+    event = _typed(type_, data)
+    if isinstance(event, ev.Status):
+        text = event.status.value
+        if event.worker:
+            text += f" on {event.worker}"
+        if event.reason:
+            text += f" ({event.reason})"
         return text
-    if type_ in ("epoch_begin", "epoch_end"):
-        text = f"epoch {int(data.get('epoch', 0)) + 1}"
-        if type_ == "epoch_end":
-            text += f": {_logs(data.get('logs'))}"
-            if isinstance(data.get("elapsed"), (int, float)):
-                text += f" ({data['elapsed']:.1f} s)"
+    if isinstance(event, (ev.EpochBegin, ev.EpochEnd)):
+        text = f"epoch {event.epoch + 1}"
+        if isinstance(event, ev.EpochEnd):
+            text += f": {_logs(event.logs)} ({event.elapsed:.1f} s)"
         return text
-    if type_ == "job_end":
-        error = data.get("error")
-        text = str(data.get("status", ""))
-        if isinstance(error, dict):
-            text += f": {error.get('type')}: {str(error.get('message'))[:300]}"
+    if isinstance(event, ev.JobEnd):
+        text = event.status.value
+        if event.error is not None:
+            text += f": {event.error.get('type')}: {str(event.error.get('message'))[:300]}"
         return text
-    if type_ == "train_begin":
-        params = data.get("params") or {}
-        return f"attempt {data.get('attempt', '?')}, params " + _logs(params)
-    if type_ in ("train_end", "test_end"):
-        return _logs(data.get("logs"))
+    if isinstance(event, ev.TrainBegin):
+        return f"attempt {event.attempt}, params " + _logs(event.params)
+    if isinstance(event, (ev.TrainEnd, ev.TestEnd)):
+        return _logs(event.logs)
     return ""

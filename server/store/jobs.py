@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from horn.schemas.api import JobStatus
+from horn.schemas.events import CancelRequested, Event, JobEnd, Status, event_data
 from horn.server.store.models import is_id, new_id
 from horn.server.store.tables import CheckpointRow, EventRow, JobRow, MetricRow, utcnow
 
@@ -35,7 +36,7 @@ def create_job(session: Session, *, owner: str, model_id: str, kind: str, queue:
                  sent_at=utcnow() if sending else None)
     session.add(row)
     session.flush()
-    add_event(session, row.id, "status", {"status": "queued"})
+    add_event(session, row.id, Status(status=JobStatus.QUEUED))
     return row
 
 
@@ -82,7 +83,7 @@ def claim_job(session: Session, job_id: str, worker: str, lease: timedelta) -> b
     )
     claimed = result.rowcount == 1  # type: ignore[attr-defined]
     if claimed:
-        add_event(session, job_id, "status", {"status": "running", "worker": worker})
+        add_event(session, job_id, Status(status=JobStatus.RUNNING, worker=worker))
     return claimed
 
 
@@ -110,8 +111,7 @@ def finish_job(session: Session, job_id: str, worker: str, status: JobStatus, *,
     )
     finished = done.rowcount == 1  # type: ignore[attr-defined]
     if finished:
-        add_event(session, job_id, "job_end",
-                  {"status": status.value, "result": result, "error": error})
+        add_event(session, job_id, JobEnd(status=status, result=result, error=error))
     return finished
 
 
@@ -137,9 +137,9 @@ def set_weights_version_in(session: Session, job_id: str, version: int | None) -
                     .values(weights_version_in=version))
 
 
-def add_event(session: Session, job_id: str, type_: str, data: dict[str, Any]) -> None:
-    """Append an event to the job's log."""
-    session.add(EventRow(job_id=job_id, type=type_, data=data))
+def add_event(session: Session, job_id: str, event: Event) -> None:
+    """Append an event to the job's log (its type, and `event_data` as its data)."""
+    session.add(EventRow(job_id=job_id, type=event.type, data=event_data(event)))
 
 
 def events_after(session: Session, job_id: str, after_id: int, limit: int = 500
@@ -201,15 +201,14 @@ def cancel_job(session: Session, job_id: str) -> str:
         .values(status=JobStatus.CANCELLED.value, cancel_requested=True, finished_at=now)
     )
     if done.rowcount == 1:  # type: ignore[attr-defined]
-        add_event(session, job_id, "job_end", {"status": "cancelled", "result": None,
-                                               "error": None})
+        add_event(session, job_id, JobEnd(status=JobStatus.CANCELLED))
         return JobStatus.CANCELLED.value
     asked = session.execute(
         update(JobRow).where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value)
         .values(cancel_requested=True)
     )
     if asked.rowcount == 1:  # type: ignore[attr-defined]
-        add_event(session, job_id, "cancel_requested", {})
+        add_event(session, job_id, CancelRequested())
         return JobStatus.RUNNING.value
     row = session.get(JobRow, job_id)
     return row.status if row is not None else JobStatus.CANCELLED.value
@@ -272,8 +271,7 @@ def requeue_expired(session: Session, job: JobRow, now: datetime) -> str | None:
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return None
-        add_event(session, job.id, "job_end", {"status": status.value, "result": None,
-                                               "error": error})
+        add_event(session, job.id, JobEnd(status=status, error=error))
         return status.value
     done = session.execute(
         update(JobRow).where(JobRow.id == job.id, JobRow.status == JobStatus.RUNNING.value,
@@ -283,10 +281,10 @@ def requeue_expired(session: Session, job: JobRow, now: datetime) -> str | None:
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    add_event(session, job.id, "status", {
-        "status": "queued", "reason": f"lease of worker {lost_worker} expired; "
+    add_event(session, job.id, Status(
+        status=JobStatus.QUEUED, reason=f"lease of worker {lost_worker} expired; "
         f"attempt {job.attempt + 1} of {job.max_attempts} will resume from the last "
-        "checkpoint"})
+        "checkpoint"))
     return JobStatus.QUEUED.value
 
 

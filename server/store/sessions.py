@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from horn.schemas.api import JobStatus
 from horn.server.store.tables import SessionCallRow
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -58,7 +59,7 @@ def others_waiting(session: Session, queue: str, job_id: str) -> bool:
     from horn.server.store.tables import JobRow
 
     return session.scalar(
-        select(JobRow.id).where(JobRow.queue == queue, JobRow.status == "queued",
+        select(JobRow.id).where(JobRow.queue == queue, JobRow.status == JobStatus.QUEUED.value,
                                 JobRow.id != job_id).limit(1)) is not None
 
 

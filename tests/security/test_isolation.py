@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from horn.schemas.api import JobStatus
+from horn.schemas.events import JobEnd
 from horn.server.store import jobs as job_store
 from horn.server.store import models as model_store
 from horn.server.store.db import transaction
@@ -27,7 +29,7 @@ def alices(server: Server) -> dict[str, Any]:
     engine = server.client.app.state.engine
     with transaction(engine) as session:
         model_store.add_weights(session, model["id"], b"weights", job["id"], None)
-        job_store.add_event(session, job["id"], "job_end", {"status": "succeeded"})
+        job_store.add_event(session, job["id"], JobEnd(status=JobStatus.SUCCEEDED))
         job_store.add_epoch_metrics(session, job["id"], 0, {"loss": 1.0}, 1, utcnow())
     return {"model": model["id"], "x": x, "y": y, "job": job["id"]}
 

@@ -9,6 +9,7 @@ import pytest
 
 from horn import keras as keras_client
 from horn.keras import layers
+from horn.schemas.events import EpochEnd
 from horn.worker.events import clean_logs
 
 keras = pytest.importorskip("keras")
@@ -237,8 +238,8 @@ class _RefusingSink:
     def emit(self, *_: object, **__: object) -> None:
         pass
 
-    def epoch_end(self, epoch: int, *_: object, **__: object) -> None:
-        self.records.append(epoch)
+    def epoch_end(self, event: EpochEnd, *_: object, **__: object) -> None:
+        self.records.append(event.epoch)
         from sqlalchemy.exc import DataError
 
         self.refused = DataError("INSERT", {}, Exception("value too long"))

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from horn.schemas.api import JobKind, JobStatus
+from horn.schemas.tree import map_leaves
 from horn.server.store.blobs import BlobStore, make_blob_store
 from horn.settings import WorkerSettings
 from horn.worker import data_cache, metrics, model_cache
@@ -73,8 +74,5 @@ def _load(blobs: BlobStore, ref: Any) -> Any:
     this child kept of them (`horn.worker.data_cache`)."""
     if ref is None:
         return None
-    if isinstance(ref, str):
-        return data_cache.cache().get(ref, lambda: blobs.load_array(ref))
-    if isinstance(ref, dict):
-        return {k: _load(blobs, v) for k, v in ref.items()}
-    return [_load(blobs, v) for v in ref]
+    return map_leaves(lambda blob_id: data_cache.cache().get(
+        blob_id, lambda: blobs.load_array(blob_id)), ref)

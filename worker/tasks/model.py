@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from horn.schemas.api import JobKind
+from horn.schemas.events import Resumed
 from horn.worker import model_cache, runtime
 from horn.worker.tasks.context import JobContext, JobRecord
 
@@ -118,7 +119,7 @@ def restore(ctx: JobContext, warm: model_cache.Warm | None) -> dict[str, Any]:
         runtime.restore_state(model, job.resume.state, restore_optimizer=True)
         ctx.args["initial_epoch"] = max(int(ctx.args.get("initial_epoch", 0)),
                                         job.resume.epoch + 1)
-        ctx.sink.emit("resumed", {"epoch": job.resume.epoch + 1, "attempt": job.attempt})
+        ctx.sink.emit(Resumed(epoch=job.resume.epoch + 1, attempt=job.attempt))
     elif job.weights_data is not None:
         if warm is None or warm.weights_version != job.weights_in:
             same_compile = job.compile_id is not None and job.compile_id == \

@@ -15,7 +15,11 @@ from horn import _data, errors
 from horn._http import Connection
 from horn._progress import Progbar
 from horn.keras.callbacks import History
+from horn.schemas import events as ev
+from horn.schemas.api import JobKind, JobStatus
+from horn.schemas.events import EVENT_MODELS, event_data, parse_event
 from horn.schemas.npy import from_data_url, is_data_url
+from horn.schemas.tree import map_leaves
 
 
 def verbosity(verbose: Any) -> int:
@@ -71,51 +75,60 @@ class Follower:
         return self.end
 
     def handle(self, type_: str, data: dict[str, Any]) -> None:
-        """React to one event."""
-        if type_ == "train_begin":
-            self.params.update(data.get("params") or {})
+        """React to one event (one of a type this SDK does not know is skipped: a newer
+        server may send it)."""
+        if type_ in EVENT_MODELS:
+            self.handle_event(parse_event(type_, data))
+
+    def handle_event(self, event: ev.Event) -> None:
+        """React to one typed event."""
+        if isinstance(event, ev.TrainBegin):
+            self.params.update(event.params)
             if not self._train_begun:  # a resumed attempt begins again: say it once
                 self._train_begun = True
                 for callback in self.callbacks:
                     callback.set_params(dict(self.params))
                 self._call("on_train_begin", {})
-        elif type_ == "resumed" and self.verbose:
-            print(f"horn: job {self.job_id} resumed at epoch {int(data['epoch']) + 1} "
-                  f"(attempt {data.get('attempt')}) after its worker was lost.",
+        elif isinstance(event, ev.Resumed) and self.verbose:
+            print(f"horn: job {self.job_id} resumed at epoch {event.epoch + 1} "
+                  f"(attempt {event.attempt}) after its worker was lost.",
                   file=sys.stderr, flush=True)
-        elif type_ == "epoch_begin":
-            epoch = int(data["epoch"])
+        elif isinstance(event, ev.EpochBegin):
             self._new_bar(self.params.get("steps"))
             if self.verbose and self.params.get("epochs", 1) > 1:
-                print(f"Epoch {epoch + 1}/{self.params['epochs']}", flush=True)
-            self._call("on_epoch_begin", epoch, {})
-        elif type_ in ("test_begin", "predict_begin"):
-            self._new_bar(data.get("steps"))
-            self._call("on_test_begin" if type_ == "test_begin" else "on_predict_begin", {})
-        elif type_ == "batch_end":
-            self._batch_end(data)
-        elif type_ == "epoch_end":
-            logs = _floats(data.get("logs"))
-            steps = data.get("steps") or self.params.get("steps")
+                print(f"Epoch {event.epoch + 1}/{self.params['epochs']}", flush=True)
+            self._call("on_epoch_begin", event.epoch, {})
+        elif isinstance(event, (ev.TestBegin, ev.PredictBegin)):
+            self._new_bar(event.steps)
+            self._call("on_test_begin" if isinstance(event, ev.TestBegin)
+                       else "on_predict_begin", {})
+        elif isinstance(event, ev.BatchEnd):
+            self._batch_end(event)
+        elif isinstance(event, ev.EpochEnd):
+            logs = _floats(event.logs)
+            steps = event.steps or self.params.get("steps")
             if self.bar is not None:
                 self.bar.target = self.bar.target or steps
-                self.bar.update(int(steps or 0), logs, float(data.get("elapsed", 0.0)),
-                                finalize=True)
-            self._call("on_epoch_end", int(data["epoch"]), logs)
+                self.bar.update(int(steps or 0), logs, event.elapsed, finalize=True)
+            self._call("on_epoch_end", event.epoch, logs)
             self._maybe_stop()
-        elif type_ in ("test_end", "predict_end"):
-            logs = _floats(data.get("logs"))
-            if self.bar is not None:
-                self.bar.update(int(self.bar.target or 0), logs,
-                                float(data.get("elapsed", 0.0)), finalize=True)
-            self._call("on_test_end" if type_ == "test_end" else "on_predict_end",
-                       logs if type_ == "test_end" else {})
-        elif type_ == "checkpoint":
-            self._checkpoint(data)
-        elif type_ == "train_end":
-            self._call("on_train_end", _floats(data.get("logs")))
-        elif type_ == "job_end":
-            self.end = data
+        elif isinstance(event, ev.TestEnd):
+            self._phase_end(event.elapsed, _floats(event.logs))
+            self._call("on_test_end", _floats(event.logs))
+        elif isinstance(event, ev.PredictEnd):
+            self._phase_end(event.elapsed, {})
+            self._call("on_predict_end", {})
+        elif isinstance(event, ev.Checkpoint):
+            self._checkpoint(event)
+        elif isinstance(event, ev.TrainEnd):
+            self._call("on_train_end", _floats(event.logs))
+        elif isinstance(event, ev.JobEnd):
+            self.end = event_data(event)
+
+    def _phase_end(self, elapsed: float, logs: dict[str, float]) -> None:
+        """`evaluate` or `predict` ended: the bar's last line."""
+        if self.bar is not None:
+            self.bar.update(int(self.bar.target or 0), logs, elapsed, finalize=True)
 
     def _maybe_stop(self) -> None:
         """A local callback set `model.stop_training`: ask the job to stop after the
@@ -127,25 +140,24 @@ class Follower:
         with contextlib.suppress(errors.Conflict):  # it finished meanwhile
             self.conn.post(f"/v1/jobs/{self.job_id}/stop", {})
 
-    def _checkpoint(self, data: dict[str, Any]) -> None:
+    def _checkpoint(self, event: ev.Checkpoint) -> None:
         """A ModelCheckpoint decision of the worker: the matching local one writes it."""
         from horn.keras import callbacks as cb
 
         mine = [c for c in self.callbacks if isinstance(c, cb.ModelCheckpoint)]
-        index = int(data.get("index", 0))
-        if index < len(mine):
+        if event.index < len(mine):
             with self._stopping_on_error():
-                mine[index]._on_checkpoint(
-                    data, lambda blob: _data.download_array(self.conn, blob).tobytes())
+                mine[event.index]._on_checkpoint(
+                    event_data(event),
+                    lambda blob: _data.download_array(self.conn, blob).tobytes())
 
-    def _batch_end(self, data: dict[str, Any]) -> None:
-        logs = _floats(data.get("logs"))
-        step = int(data["step"])
+    def _batch_end(self, event: ev.BatchEnd) -> None:
+        logs = _floats(event.logs)
         if self.bar is not None and self.verbose == 1:
-            self.bar.update(step, logs, float(data.get("elapsed", 0.0)))
+            self.bar.update(event.step, logs, event.elapsed)
         hook = {"train": "on_train_batch_end", "test": "on_test_batch_end",
-                "predict": "on_predict_batch_end"}[data.get("phase", "train")]
-        self._call(hook, step - 1, logs)
+                "predict": "on_predict_batch_end"}[event.phase]
+        self._call(hook, event.step - 1, logs)
 
 
 def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
@@ -155,9 +167,9 @@ def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
 def outcome(job_id: str, end: dict[str, Any]) -> dict[str, Any]:
     """The result of a finished job, or the exception it ended with."""
     status = end.get("status")
-    if status == "succeeded":
+    if status == JobStatus.SUCCEEDED:
         return dict(end.get("result") or {})
-    if status == "cancelled":
+    if status == JobStatus.CANCELLED:
         raise errors.JobCancelled(f"Job {job_id} was cancelled.", job_id=job_id)
     raise errors.job_failed(job_id, end.get("error"))
 
@@ -188,24 +200,18 @@ def predict_result(conn: Connection, result: dict[str, Any]) -> Any:
     """What `predict` returns: the predictions as NumPy arrays, read from the result
     (small ones, as `data:` URLs) or downloaded (blob ids)."""
 
-    def fetch(ref: Any) -> Any:
-        if is_data_url(ref):
-            return from_data_url(ref)
-        if isinstance(ref, str):
-            return _data.download_array(conn, ref)
-        if isinstance(ref, dict):
-            return {k: fetch(v) for k, v in ref.items()}
-        return [fetch(v) for v in ref]
+    def fetch(ref: str) -> np.ndarray:
+        return from_data_url(ref) if is_data_url(ref) else _data.download_array(conn, ref)
 
-    outputs = fetch(result["outputs"])
+    outputs = map_leaves(fetch, result["outputs"])
     return outputs if not isinstance(outputs, np.ndarray) else np.asarray(outputs)
 
 
 def default_result(conn: Connection, kind: str, job_id: str, result: dict[str, Any],
                    params: dict[str, Any]) -> Any:
     """The result of a re-attached job (no local model): as the blocking call's."""
-    if kind == "fit":
+    if kind == JobKind.FIT:
         return history_from(result, params.get("verbose", "auto"), job_id)
-    if kind == "evaluate":
+    if kind == JobKind.EVALUATE:
         return evaluate_result(result, return_dict=False)
     return predict_result(conn, result)
