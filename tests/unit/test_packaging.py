@@ -72,3 +72,14 @@ def test_one_version() -> None:
     assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "dynamic"]
     assert server_version == horn.__version__
+
+
+def test_deployment_files_name_the_package_version() -> None:
+    import re
+
+    import horn
+
+    assert f"HORN_VERSION={horn.__version__}\n" in (ROOT / ".env.example").read_text()
+    for compose in ("docker-compose.yml", "docker-compose.cpu.yml"):
+        defaults = set(re.findall(r"\$\{HORN_VERSION:-([^}]+)\}", (ROOT / compose).read_text()))
+        assert defaults == {horn.__version__}, compose
