@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from horn import errors
+from horn.schemas.events import JOB_END
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
@@ -194,7 +195,7 @@ class Connection:
                             if event.id is not None:
                                 last = event.id
                             yield event
-                            if event.type == "job_end":
+                            if event.type == JOB_END:
                                 return
                         continue  # the server closed the stream: reconnect
             except httpx.ReadTimeout as exc:

@@ -164,6 +164,10 @@ EVENT_MODELS: dict[str, type[_Event]] = {
 }
 """Each event type and its model."""
 
+STATUS, BATCH_END, EPOCH_BEGIN, EPOCH_END, JOB_END = (
+    "status", "batch_end", "epoch_begin", "epoch_end", "job_end")
+"""The type names that readers filter on; the last event of every job is `JOB_END`."""
+
 
 def parse_event(type_: str, data: dict[str, Any]) -> Event:
     """The typed event of a stored `(type, data)` pair.

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from horn.schemas.api import JobStatus
+from horn.schemas.events import BATCH_END, EPOCH_BEGIN, EPOCH_END, JOB_END, STATUS
 from horn.server.store.tables import EventRow, JobRow, MetricRow, ModelRow, utcnow
 
-EPOCH_EVENTS = ("epoch_begin", "epoch_end")
+EPOCH_EVENTS = (EPOCH_BEGIN, EPOCH_END)
 LOG_EVENT_LIMIT = 300
 
 
@@ -132,7 +133,7 @@ def log_events(session: Session, job_id: str, limit: int = LOG_EVENT_LIMIT
     """The job's newest events except per-batch progress, oldest first, and whether
     older ones were left out."""
     rows = list(session.scalars(
-        select(EventRow).where(EventRow.job_id == job_id, EventRow.type != "batch_end")
+        select(EventRow).where(EventRow.job_id == job_id, EventRow.type != BATCH_END)
         .order_by(EventRow.id.desc()).limit(limit + 1)))
     truncated = len(rows) > limit
     return list(reversed(rows[:limit])), truncated
@@ -142,5 +143,5 @@ def status_events(session: Session, job_id: str) -> Sequence[EventRow]:
     """The job's `status` and `job_end` events, oldest first (its attempts)."""
     return session.scalars(
         select(EventRow).where(EventRow.job_id == job_id,
-                               EventRow.type.in_(("status", "job_end")))
+                               EventRow.type.in_((STATUS, JOB_END)))
         .order_by(EventRow.id)).all()

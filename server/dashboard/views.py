@@ -57,7 +57,7 @@ def progress(job: JobRow, epoch_event: tuple[str, int] | None) -> JobProgress:
     current: int | None = None
     if epoch_event is not None:
         type_, epoch = epoch_event
-        if type_ == "epoch_end":
+        if type_ == ev.EPOCH_END:
             finished = epoch + 1
             current = epoch + 1
         else:

@@ -185,3 +185,11 @@ def test_the_follower_reads_typed_events(capsys: pytest.CaptureFixture[str]) -> 
         "on_train_end"]
     assert recorder.calls[3][1] == 0 and str(recorder.calls[3][2]["loss"]) == "nan"
     assert follower.end == {"status": "succeeded", "result": {"epoch": [0]}, "error": None}
+
+
+def test_the_type_names_readers_filter_on_are_event_types() -> None:
+    from horn.schemas import events
+
+    names = {events.STATUS, events.BATCH_END, events.EPOCH_BEGIN, events.EPOCH_END,
+             events.JOB_END}
+    assert names <= set(events.EVENT_MODELS)

@@ -24,6 +24,7 @@ from horn.schemas.api import (
     MetricsPublic,
     args_model,
 )
+from horn.schemas.events import JOB_END
 from horn.schemas.tree import flatten
 from horn.schemas.validate import validate_keras_config
 from horn.server.api.deps import (
@@ -247,7 +248,7 @@ async def _event_stream(request: Request, job_id: str, after_id: int) -> AsyncIt
             for event_id, type_, data in batch:
                 last = event_id
                 yield f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n"
-                if type_ == "job_end":
+                if type_ == JOB_END:
                     return
             if batch:
                 idle = 0.0
