@@ -34,6 +34,15 @@ class JobStatus(StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
+class CallStatus(StrEnum):
+    """Where one manual-batch call of a session job is (`train_on_batch` and the like)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class JobKind(StrEnum):
     """What a job runs."""
 

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from horn.schemas.api import JobStatus
+from horn.schemas.api import CallStatus, JobStatus
 from horn.server.store.tables import SessionCallRow
 
-PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+PENDING, RUNNING, DONE, FAILED = (CallStatus.PENDING.value, CallStatus.RUNNING.value,
+                                  CallStatus.DONE.value, CallStatus.FAILED.value)
 
 
 def add_call(session: Session, job_id: str, op: str, args: dict[str, Any],

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from horn.schemas.api import CallStatus
+
 LOCAL_USER = "local"
 """Owner of everything while authentication is not configured."""
 
@@ -200,7 +202,7 @@ class SessionCallRow(Base):
     op: Mapped[str] = mapped_column(String(16))
     args: Mapped[dict[str, Any]]
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=CallStatus.PENDING.value)
     result: Mapped[dict[str, Any] | None]
     output: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ import numpy as np
 from horn import _data, errors
 from horn._stream import MAX_MESSAGE_BYTES, CallStream, Closed
 from horn.keras.models.follow import evaluate_result
+from horn.schemas.api import CallStatus
 from horn.schemas.frames import STREAM_OPS
 from horn.schemas.tree import map_leaves
 
@@ -116,7 +117,7 @@ def _send(model: Model, op: str, payload: bytes, args: dict[str, Any]) -> dict[s
             if attempt == 2:
                 raise
             continue
-        if answer["status"] == "failed":
+        if answer["status"] == CallStatus.FAILED:
             error = answer.get("error") or {}
             if "session ended" in str(error.get("message", "")) and attempt == 1:
                 _forget(model)
