@@ -13,13 +13,14 @@ TensorFlow nor Keras.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from horn import errors, jobs
-from horn._http import Connection, connect, get_connection
+from horn import errors
 
 if TYPE_CHECKING:
-    from horn import keras
+    from horn import jobs, keras
+    from horn._http import Connection, connect, get_connection
 
 __version__ = "0.2.0"
 
@@ -33,11 +34,19 @@ __all__ = [
     "keras",
 ]
 
+#: Names imported on first use: the server, the worker and the CLI import `horn.server`,
+#: `horn.worker`, ... and so this package, but need none of the SDK's modules.
+_LAZY = {"keras": ("horn.keras", None), "jobs": ("horn.jobs", None),
+         "Connection": ("horn._http", "Connection"), "connect": ("horn._http", "connect"),
+         "get_connection": ("horn._http", "get_connection")}
+
 
 def __getattr__(name: str) -> Any:
-    """`horn.keras` is imported on first use: servers and workers never need it."""
-    if name == "keras":
-        import importlib
-
-        return importlib.import_module("horn.keras")
-    raise AttributeError(f"module 'horn' has no attribute {name!r}")
+    """Import `keras`, `jobs` and the connection functions when first used."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'horn' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value

@@ -83,3 +83,15 @@ def test_deployment_files_name_the_package_version() -> None:
     for compose in ("docker-compose.yml", "docker-compose.cpu.yml"):
         defaults = set(re.findall(r"\$\{HORN_VERSION:-([^}]+)\}", (ROOT / compose).read_text()))
         assert defaults == {horn.__version__}, compose
+
+
+def test_server_worker_and_cli_load_none_of_the_sdk() -> None:
+    """`horn.server`, `horn.worker` and `horn.cli` import the `horn` package, which loads
+    its SDK modules (`horn.keras`, `horn.jobs`, the HTTP client) only when used."""
+    code = ("import sys, horn.cli.main, horn.server.main, horn.worker.app\n"
+            "print(sorted(m for m in sys.modules if m.startswith('horn.') and not "
+            "m.startswith(('horn.server', 'horn.worker', 'horn.cli', 'horn.settings', "
+            "'horn.schemas'))))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=Path(sys.executable).parent)
+    assert done.stdout.strip() == "['horn.errors']"
