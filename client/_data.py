@@ -206,11 +206,6 @@ def upload(conn: Connection, items: Sequence[EncodedArray]) -> int:
     return sent
 
 
-def flatten(prepared: Any) -> list[EncodedArray]:
-    """Every encoded array in a nested structure, in `tree.flatten`'s order."""
-    return tree.flatten(prepared)
-
-
 def download_array(conn: Connection, blob_id: str) -> np.ndarray:
     """Fetch a blob (e.g. predictions) and read it without unpickling."""
     from horn.schemas.npy import from_npy_bytes

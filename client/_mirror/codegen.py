@@ -94,7 +94,7 @@ NAMESPACES: tuple[Namespace, ...] = (
                ("horn.keras.layers._merging", _MERGING)),
         public=("Input", *_MERGING),
         overrides={"InputLayer": "InputLayerBase"},
-        lazy={"Input": "horn.keras.models"},
+        lazy={"Input": "horn.keras.models.functional"},
     ),
     Namespace(
         "optimizers", "optimizers/__init__.py",

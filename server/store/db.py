@@ -49,8 +49,14 @@ def check_database_url(url: str) -> None:
     except ArgumentError:
         raise DatabaseURLError(
             f"{URL_SETTING} is not a database URL. Expected postgresql://USER@HOST/DB or "
-            "sqlite:///PATH."
+            f"sqlite:///PATH. Received: {_without_credentials(url)!r}"
         ) from None
+
+
+def _without_credentials(url: str) -> str:
+    """`url` for an error message: what stands before an `@` (a password) left out."""
+    _, at, rest = url.rpartition("@")
+    return f"***@{rest}" if at else url[:80]
 
 
 def make_engine(url: str, pool_size: int | None = None) -> Engine:

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from horn.schemas.frames import pack as pack
 from horn.schemas.frames import unpack as unpack
-from horn.schemas.names import calls_key, events_channel, reply_key  # noqa: F401 - re-exported
+from horn.schemas.names import calls_key, events_channel, reply_key
 
 RELAY_MAX_BYTES = 32 * 1024 * 1024
 """Largest batch sent through Redis; larger ones go through the database."""

@@ -115,6 +115,14 @@ def test_a_driver_not_installed_is_named_with_the_setting() -> None:
         make_engine("nosuchdb://h/db")
 
 
+def test_an_unreadable_url_is_shown_without_its_password() -> None:
+    with pytest.raises(DatabaseURLError) as info:
+        check_database_url("not a url:s3cret@db-host")
+    message = str(info.value)
+    assert "HORN_DATABASE_URL is not a database URL" in message
+    assert "Received: '***@db-host'" in message and "s3cret" not in message
+
+
 def test_the_worker_app_reads_settings_without_the_server() -> None:
     code = ("import sys, horn.worker.app; "
             "bad = sorted(m for m in sys.modules if m.startswith(('horn.server.core', "

@@ -6534,7 +6534,7 @@ def serialize(obj: Any) -> Any:
 def __getattr__(name: str) -> Any:
     """`Input` on first use; anything else is a misspelling."""
     if name == 'Input':
-        from horn.keras.models import Input
+        from horn.keras.models.functional import Input
 
         return Input
     raise _namespace.missing_attribute(__name__, 'layers', name)

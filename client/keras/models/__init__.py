@@ -8,13 +8,8 @@ The implementation is split as Keras splits `keras/src/models/`: `model.py` (the
 weights, `load_model`, `model_from_json`).
 """
 
-from horn.keras.models.functional import Input  # noqa: F401  (see below)
 from horn.keras.models.model import Model
 from horn.keras.models.saving import load_model, model_from_json
 from horn.keras.models.sequential import Sequential
-
-# `Input` is not a name of `keras.models` (it is `keras.Input` and `keras.layers.Input`);
-# it is importable here only for the generated `horn.keras.layers`, which imports it
-# from this package on first use, and is not exported.
 
 __all__ = ["Model", "Sequential", "load_model", "model_from_json"]

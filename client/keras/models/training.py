@@ -12,6 +12,7 @@ from horn.jobs import Job
 from horn.keras.callbacks import History
 from horn.keras.models.batches import close
 from horn.keras.models.follow import evaluate_result, history_from, predict_result, verbosity
+from horn.schemas.tree import flatten
 
 if TYPE_CHECKING:
     from horn.keras.models.model import Model
@@ -84,7 +85,7 @@ def submit(model: Model, kind: str, args: dict[str, Any],
         close(model)
     model_id = model._ensure_remote()
     items = [item for group in prepared.values() for p in group.values()
-             for item in _data.flatten(p)]
+             for item in flatten(p)]
     _data.upload(conn, items)
     data = {}
     for prefix, group in prepared.items():

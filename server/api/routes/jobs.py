@@ -281,7 +281,7 @@ class EventWake:
     @classmethod
     async def open(cls, request: Request, job_id: str, poll: float) -> EventWake:
         """Subscribe before the first read, so that no notice can be missed."""
-        from horn.server.store.relay import events_channel
+        from horn.schemas.names import events_channel
 
         hub = event_wakeups(request)
         if hub is None:

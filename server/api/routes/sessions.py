@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
+from horn.schemas import names
 from horn.schemas.api import JobKind, JobStatus, SessionCallResult
 from horn.schemas.errors import ErrorCode
 from horn.schemas.frames import STREAM_OPS
@@ -224,7 +225,7 @@ async def _perform(connection: HTTPConnection, job_id: str, op: str, args: dict[
 
     call_id = await anyio.to_thread.run_sync(add)
     if redis is not None:  # wake the worker: this call waits in the database
-        await redis.rpush(relay.calls_key(job_id), relay.pack({"db_call": call_id}))
+        await redis.rpush(names.calls_key(job_id), relay.pack({"db_call": call_id}))
     return await _wait(connection, call_id)
 
 
@@ -264,11 +265,11 @@ async def _relay_call(request: HTTPConnection, redis: Any, job_id: str, op: str,
                       args: dict[str, Any], body: bytes) -> bytes:
     """Send a call through Redis and wait for its answer frame (see `horn.server.store.relay`)."""
     token, frame = relay.new_call(op, args, body)
-    key = relay.calls_key(job_id)
+    key = names.calls_key(job_id)
     await redis.rpush(key, frame)
     started = time.monotonic()
     while True:
-        got = await redis.blpop([relay.reply_key(token)], timeout=1)
+        got = await redis.blpop([names.reply_key(token)], timeout=1)
         if got is not None:
             answer: bytes = got[1]
             return answer
